@@ -1,0 +1,108 @@
+// Channel: one consumer group of a topic. Holds a memory queue (overflowing to a backend queue), the in-flight
+// queue (messages delivered and not yet FINished, ordered by timeout) and the deferred queue (ordered by due
+// time), and the clients subscribed to it. Delivery: a message goes to the next ready client in round-robin
+// order; a client is ready while the channel is not paused and its in-flight count is below its RDY.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/backend_queue.h"
+#include "engine/in_flight_pqueue.h"
+#include "engine/message.h"
+#include "engine/stats.h"
+
+namespace nsq {
+
+class NSQD;
+class Topic;
+class Client;
+
+class Channel {
+ public:
+  Channel(NSQD& nsqd, Topic& topic, std::string name);
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  const std::string& name() const { return name_; }
+  Topic& topic() { return topic_; }
+  bool ephemeral() const { return ephemeral_; }
+
+  // From the topic: a message to queue or deliver now; or to hold until delay_ns has passed.
+  void put(MessagePtr msg);
+  void put_deferred(MessagePtr msg, std::int64_t delay_ns);
+  void count_message() { ++message_count_; }
+
+  // Clients. add_client returns "" or nsqd's error text.
+  std::string add_client(Client* client);
+  void remove_client(Client* client);
+  // Delivers queued messages while some client is ready.
+  void pump();
+
+  // From a client's FIN / REQ / TOUCH: "" or nsqd's reason ("ID not in flight", "client does not own message").
+  std::string finish(std::uint64_t client_id, const MessageID& id);
+  std::string requeue(std::uint64_t client_id, const MessageID& id, std::int64_t timeout_ns);
+  std::string touch(std::uint64_t client_id, const MessageID& id, std::int64_t client_msg_timeout_ns);
+
+  // Queue scan: expire in-flight messages and release due deferred ones. Returns true if anything was due.
+  bool process_queues(std::int64_t now_ns);
+  bool has_timed_work() const { return !in_flight_pq_.empty() || !deferred_pq_.empty(); }
+  std::int64_t next_deadline() const;
+  int scan_index = -1;  // position in the queue scanner's active list
+
+  void pause();
+  void unpause();
+  bool paused() const { return paused_; }
+  // Drops queued, in-flight and deferred messages; every client's in-flight count goes to 0.
+  void empty();
+  // Force-closes every subscriber (channel deletion, shutdown).
+  void close_clients();
+
+  std::int64_t depth() const { return static_cast<std::int64_t>(memory_.size()) + backend_->depth(); }
+  std::int64_t backend_depth() const { return backend_->depth(); }
+  std::size_t in_flight_count() const { return in_flight_.size(); }
+  std::size_t deferred_count() const { return deferred_.size(); }
+  std::size_t client_count() const { return clients_.size(); }
+  std::uint64_t message_count() const { return message_count_; }
+  std::uint64_t requeue_count() const { return requeue_count_; }
+  std::uint64_t timeout_count() const { return timeout_count_; }
+  ChannelStats stats(bool include_clients) const;
+
+ private:
+  void enqueue(MessagePtr msg);
+  MessagePtr pop_queued();
+  Client* next_ready_client();
+  void deliver(MessagePtr msg, Client* client);
+  Message* find_in_flight(std::uint64_t client_id, const MessageID& id, std::string& err);
+  void start_deferred(MessagePtr msg, std::int64_t due_ns);
+  void update_scan_membership();
+
+  NSQD& nsqd_;
+  Topic& topic_;
+  std::string name_;
+  bool ephemeral_;
+  bool paused_ = false;
+  bool pumping_ = false;
+
+  std::deque<MessagePtr> memory_;
+  std::unique_ptr<BackendQueue> backend_;
+  std::unordered_map<MessageID, MessagePtr, MessageIDHash> in_flight_;
+  InFlightPqueue in_flight_pq_;
+  std::unordered_map<MessageID, MessagePtr, MessageIDHash> deferred_;
+  InFlightPqueue deferred_pq_;
+
+  std::vector<Client*> clients_;  // subscription order; delivery round-robins over it
+  std::size_t next_client_ = 0;
+
+  std::uint64_t message_count_ = 0;
+  std::uint64_t requeue_count_ = 0;
+  std::uint64_t timeout_count_ = 0;
+};
+
+}  // namespace nsq

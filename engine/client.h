@@ -1,0 +1,137 @@
+// Client: one TCP connection speaking protocol V2 (nsqd's clientV2 + protocolV2). Parses commands as bytes
+// arrive, keeps the connection's state (init, subscribed, closing), RDY window and counters, buffers outgoing
+// message frames and flushes them as nsqd does (buffer full, client no longer ready, output-buffer timeout,
+// any response), sends heartbeats and drops connections that stop talking or stop reading.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/command_parser.h"
+#include "engine/message.h"
+#include "engine/seam/clock.h"
+#include "engine/seam/network.h"
+#include "engine/stats.h"
+
+namespace nsq {
+
+class NSQD;
+class Channel;
+
+class Client final : public seam::ConnectionHandler, private CommandHandler {
+ public:
+  enum State : int { kInit = 0, kSubscribed = 3, kClosing = 4 };
+
+  Client(NSQD& nsqd, std::unique_ptr<seam::Connection> conn, std::uint64_t id);
+  ~Client() override;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void start();
+  std::uint64_t id() const { return id_; }
+  bool gone() const { return gone_; }
+
+  // Delivery, from the channel.
+  bool ready_for_messages() const;
+  int delivery_sample_rate() const { return pump_sample_rate_; }
+  std::int64_t delivery_msg_timeout() const { return pump_msg_timeout_; }
+  void send_message(const Message& msg);
+  void timed_out_message();
+  void reset_in_flight();
+  void flush();
+  // The channel is going away: forget it (it no longer exists).
+  void detach_channel() { channel_ = nullptr; }
+  // Closes the connection from the server side (channel deleted, shutdown).
+  void force_close(std::string_view reason);
+
+  ClientStats stats() const;
+
+  // seam::ConnectionHandler
+  void on_read(const std::uint8_t* data, std::size_t size) override;
+  void on_drained() override;
+  void on_closed(std::string_view reason) override;
+
+ private:
+  // CommandHandler (protocol_v2.cpp)
+  BodyPlan on_line(ParsedCommand& cmd) override;
+  bool on_body_size(ParsedCommand& cmd, std::int32_t size) override;
+  bool on_mpub_count(ParsedCommand& cmd, std::int32_t count) override;
+  bool on_mpub_message_size(ParsedCommand& cmd, std::int32_t index, std::int32_t size) override;
+  bool on_command(ParsedCommand& cmd) override;
+  void on_line_too_long() override;
+
+  // Commands (protocol_v2.cpp). Each returns false after a fatal error.
+  bool cmd_identify(ParsedCommand& cmd);
+  bool cmd_auth(ParsedCommand& cmd);
+  bool cmd_sub(ParsedCommand& cmd);
+  bool cmd_rdy(ParsedCommand& cmd);
+  bool cmd_fin(ParsedCommand& cmd);
+  bool cmd_req(ParsedCommand& cmd);
+  bool cmd_touch(ParsedCommand& cmd);
+  bool cmd_cls(ParsedCommand& cmd);
+  bool cmd_pub(ParsedCommand& cmd);
+  bool cmd_dpub(ParsedCommand& cmd);
+  bool cmd_mpub(ParsedCommand& cmd);
+  bool check_pub_header(ParsedCommand& cmd);
+  std::string identify_apply(const std::string& json_body, bool& feature_negotiation, bool& bad_json);
+
+  // Output (client.cpp)
+  void send_response(std::string_view data);
+  // Sends an error frame "<code> <desc>"; fatal ones close the connection after it. Returns !fatal.
+  bool send_error(std::string_view code, std::string_view desc, bool fatal);
+  void published(const std::string& topic, std::uint64_t count);
+  void close_now(std::string_view reason);
+  void arm_heartbeat();
+  void on_heartbeat();
+  void arm_read_deadline();
+  void on_read_deadline();
+  void arm_flush_timer();
+  void cancel_timers();
+
+  NSQD& nsqd_;
+  std::unique_ptr<seam::Connection> conn_;
+  const std::uint64_t id_;
+  CommandParser parser_;
+  bool magic_ok_ = false;
+  std::string magic_;
+  bool gone_ = false;
+
+  int state_ = kInit;
+  Channel* channel_ = nullptr;
+  std::string client_id_;
+  std::string hostname_;
+  std::string user_agent_;
+  std::int64_t connect_ts_ = 0;
+
+  // Settings. As nsqd, only the first IDENTIFY reaches the delivery side (pump_*); later ones change the read
+  // deadline and buffer size only.
+  std::int64_t heartbeat_interval_;
+  std::int64_t output_buffer_size_ = 16 * 1024;
+  std::int64_t output_buffer_timeout_;
+  int sample_rate_ = 0;
+  std::int64_t msg_timeout_;
+  bool identified_ = false;
+  std::int64_t pump_heartbeat_interval_;
+  std::int64_t pump_output_buffer_timeout_;
+  int pump_sample_rate_ = 0;
+  std::int64_t pump_msg_timeout_;
+
+  std::int64_t ready_count_ = 0;
+  std::int64_t in_flight_count_ = 0;
+  std::uint64_t message_count_ = 0;
+  std::uint64_t finish_count_ = 0;
+  std::uint64_t requeue_count_ = 0;
+  std::map<std::string, std::uint64_t> pub_counts_;
+
+  std::string out_;  // buffered frames not yet handed to the connection
+  seam::TimerId heartbeat_timer_ = seam::kNoTimer;
+  seam::TimerId deadline_timer_ = seam::kNoTimer;
+  seam::TimerId flush_timer_ = seam::kNoTimer;
+  std::int64_t last_command_ns_ = 0;
+  bool drained_since_heartbeat_ = true;
+};
+
+}  // namespace nsq

@@ -1,0 +1,100 @@
+// NSQD: the broker. Owns topics and TCP clients; everything runs on one thread, driven by the seams.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/options.h"
+#include "engine/seam/clock.h"
+#include "engine/seam/file_system.h"
+#include "engine/seam/logger.h"
+#include "engine/seam/network.h"
+#include "engine/seam/random.h"
+#include "engine/stats.h"
+
+namespace nsq {
+
+class Topic;
+class Client;
+class QueueScanner;
+
+// The outside world as the engine sees it.
+struct Seams {
+  seam::Clock& clock;
+  seam::Random& random;
+  seam::Logger& logger;
+  seam::FileSystem* fs = nullptr;  // persistence (a later issue); null = memory only
+};
+
+class NSQD {
+ public:
+  NSQD(Options options, Seams seams);
+  ~NSQD();
+  NSQD(const NSQD&) = delete;
+  NSQD& operator=(const NSQD&) = delete;
+
+  // A TCP connection accepted by the io layer; speaks protocol V2 from its first byte (the magic).
+  void accept(std::unique_ptr<seam::Connection> conn);
+
+  // Publishes bodies to a topic (created if absent), as HTTP /pub and /mpub do. defer_ns > 0 defers each
+  // message. Returns an empty string, or nsqd's error text (e.g. "exiting").
+  std::string publish(std::string_view topic, std::span<const std::string_view> bodies, std::int64_t defer_ns);
+
+  Topic& get_topic(std::string_view name);        // creates if absent; name must be valid
+  Topic* find_topic(std::string_view name);        // null if absent
+  void delete_topic(std::string_view name);
+  std::vector<TopicStats> stats(std::string_view topic_filter = {}, std::string_view channel_filter = {},
+                                bool include_clients = true) const;
+
+  // Closes every client and stops the timers. After it, accept() closes new connections at once.
+  void shutdown();
+  bool exiting() const { return exiting_; }
+
+  // Ports actually bound, for /info (and lookupd later).
+  void set_ports(int tcp_port, int http_port) { tcp_port_ = tcp_port; http_port_ = http_port; }
+  int tcp_port() const { return tcp_port_; }
+  int http_port() const { return http_port_; }
+  std::int64_t start_time_s() const { return start_time_s_; }
+  // "OK", or "NOK - <last disk error>".
+  std::string health() const { return health_.empty() ? "OK" : "NOK - " + health_; }
+  bool healthy() const { return health_.empty(); }
+  void set_health(std::string err) { health_ = std::move(err); }
+
+  const Options& options() const { return opts_; }
+  Options& mutable_options() { return opts_; }
+  seam::Clock& clock() { return seams_.clock; }
+  seam::Random& random() { return seams_.random; }
+  seam::Logger& logger() { return seams_.logger; }
+  QueueScanner& scanner() { return *scanner_; }
+  std::size_t client_count() const { return clients_.size(); }
+  std::uint64_t next_client_id() { return ++last_client_id_; }
+
+  // Engine internals: a client's connection is gone; destroy it after the current handler.
+  void remove_client(Client* client);
+  // An ephemeral topic lost its last channel.
+  void maybe_delete_ephemeral_topic(Topic* topic);
+
+  void log(seam::LogLevel level, std::string_view line);
+
+ private:
+  Options opts_;
+  Seams seams_;
+  std::map<std::string, std::unique_ptr<Topic>, std::less<>> topics_;
+  std::map<std::uint64_t, std::unique_ptr<Client>> clients_;
+  std::vector<std::unique_ptr<Client>> dead_clients_;
+  std::unique_ptr<QueueScanner> scanner_;
+  std::uint64_t last_client_id_ = 0;
+  std::int64_t start_time_s_ = 0;
+  int tcp_port_ = 0;
+  int http_port_ = 0;
+  bool exiting_ = false;
+  bool reap_scheduled_ = false;
+  std::string health_;
+};
+
+}  // namespace nsq
