@@ -14,6 +14,8 @@ NSQD::NSQD(Options options, Seams seams) : opts_(std::move(options)), seams_(sea
 
 NSQD::~NSQD() {
   shutdown();
+  for (seam::TimerId t : deferred_tasks_) seams_.clock.cancel(t);
+  deferred_tasks_.clear();
   // Clients first (they point into channels), then topics; the scanner outlives both.
   clients_.clear();
   dead_clients_.clear();
@@ -22,6 +24,15 @@ NSQD::~NSQD() {
 
 void NSQD::log(seam::LogLevel level, std::string_view line) {
   if (seams_.logger.enabled(level)) seams_.logger.log(level, line);
+}
+
+void NSQD::defer(std::function<void()> fn) {
+  auto id = std::make_shared<seam::TimerId>(seam::kNoTimer);
+  *id = seams_.clock.post([this, id, fn = std::move(fn)] {
+    deferred_tasks_.erase(*id);
+    fn();
+  });
+  deferred_tasks_.insert(*id);
 }
 
 void NSQD::accept(std::unique_ptr<seam::Connection> conn) {
@@ -45,7 +56,7 @@ void NSQD::remove_client(Client* client) {
   clients_.erase(it);
   if (!reap_scheduled_) {
     reap_scheduled_ = true;
-    seams_.clock.post([this] {
+    defer([this] {
       reap_scheduled_ = false;
       dead_clients_.clear();
     });
@@ -79,7 +90,7 @@ void NSQD::delete_topic(std::string_view name) {
 
 void NSQD::maybe_delete_ephemeral_topic(Topic* topic) {
   std::string name = topic->name();
-  seams_.clock.post([this, name] {
+  defer([this, name] {
     Topic* t = find_topic(name);
     if (t != nullptr && t->ephemeral() && t->channel_count() == 0) delete_topic(name);
   });

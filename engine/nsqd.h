@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <span>
 #include <string>
@@ -80,6 +82,9 @@ class NSQD {
   void maybe_delete_ephemeral_topic(Topic* topic);
 
   void log(seam::LogLevel level, std::string_view line);
+  // Runs fn after the current handler. Pending ones are cancelled when the NSQD is destroyed, so callbacks never
+  // outlive the engine even if the clock does.
+  void defer(std::function<void()> fn);
 
  private:
   Options opts_;
@@ -95,6 +100,7 @@ class NSQD {
   bool exiting_ = false;
   bool reap_scheduled_ = false;
   std::string health_;
+  std::set<seam::TimerId> deferred_tasks_;
 };
 
 }  // namespace nsq

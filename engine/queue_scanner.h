@@ -7,6 +7,7 @@
 //   since the last refresh) a timeout fires seconds to tens of seconds late. We sample from the channels whose
 //   earliest deadline has passed, kept current as messages come and go, so every due deadline is handled within
 //   one scan interval however many channels exist.
+//   queue-scan-refresh-interval is accepted for parity but has nothing to refresh: the list is never stale.
 // - nsqd's ticker runs while idle; ours is armed only while some channel has in-flight or deferred messages.
 // - nsqd spreads the picked channels over a worker pool; the engine is single-threaded, so workers are only a
 //   figure (kept for stats and parity): clamp(channels / 4, 1, queue-scan-worker-pool-max).

@@ -109,7 +109,7 @@ bool Topic::delete_channel(std::string_view name) {
 void Topic::schedule_ephemeral_check(const std::string& channel_name) {
   std::string topic_name = name_;
   NSQD* nsqd = &nsqd_;
-  nsqd_.clock().post([nsqd, topic_name, channel_name] {
+  nsqd_.defer([nsqd, topic_name, channel_name] {
     Topic* t = nsqd->find_topic(topic_name);
     if (t == nullptr) return;
     Channel* c = t->find_channel(channel_name);
