@@ -1,0 +1,244 @@
+#include "io_real/http_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <optional>
+
+namespace nsq::io_real {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+
+namespace {
+// A keep-alive connection that sends nothing for this long is closed (also bounds a slow request or a
+// peer that stops reading its response), so half-open connections are not held forever.
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+// Lingering close after a refused request: at most this long, and this many bytes read and dropped.
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+constexpr std::uint64_t kMaxDiscard = 64 * 1024 * 1024;
+// Go's http.DefaultMaxHeaderBytes.
+constexpr std::uint32_t kHeaderLimit = 1 << 20;
+}  // namespace
+
+using SessionMap = std::map<std::uint64_t, std::weak_ptr<HttpSession>>;
+
+// One HTTP connection: read header → decide the body limit → read body → handle → write → repeat.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, HttpApi& api, std::weak_ptr<SessionMap> registry, std::uint64_t id)
+      : stream_(std::move(socket)), api_(api), registry_(std::move(registry)), id_(id) {}
+
+  ~HttpSession() {
+    if (auto registry = registry_.lock()) registry->erase(id_);
+  }
+
+  void start() { read_header(); }
+
+  void close() {
+    closed_ = true;
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+ private:
+  void read_header() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(boost::none);  // the real limit depends on the path, known only after the header
+    stream_.expires_after(kIdleTimeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (closed_) return;
+    if (ec) {
+      // Malformed requests get Go's plain 400; EOF, timeouts and resets just end the connection.
+      if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != asio::error::eof &&
+          ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+        respond_bad_request();
+      } else {
+        close();
+      }
+      return;
+    }
+    const auto& header = parser_->get();
+    const std::string_view target(header.target().data(), header.target().size());
+    const auto question = target.find('?');
+    request_ = HttpRequest{};
+    request_.method = std::string(header.method_string());
+    request_.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) request_.query = std::string(target.substr(question + 1));
+    if (const auto length = parser_->content_length()) request_.content_length = *length;
+
+    const std::uint64_t limit = api_.body_limit(request_.path);
+    if (request_.content_length && *request_.content_length > limit) {
+      // Declared too big: answer without reading the body (as nsqd does), then close the connection,
+      // since the unread body is still in the stream.
+      request_.body_too_large = true;
+      must_close_ = true;
+      dispatch();
+      return;
+    }
+    if (parser_->is_done()) {  // no body
+      dispatch();
+      return;
+    }
+    parser_->body_limit(limit);
+    if (beast::iequals(header[http::field::expect], "100-continue")) {
+      // As Go's server does when a handler reads the body: let the client (e.g. curl) send it now.
+      continue_.emplace(http::status::continue_, header.version());
+      http::async_write(stream_, *continue_, [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+        if (self->closed_) return;
+        if (write_ec) {
+          self->close();
+          return;
+        }
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_body(ec);
+    });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (closed_) return;
+    if (ec == http::error::body_limit) {
+      // A chunked body ran past the limit: hand over what was read, flagged, and close afterwards.
+      request_.body_too_large = true;
+      must_close_ = true;
+    } else if (ec) {
+      close();
+      return;
+    }
+    dispatch();
+  }
+
+  void dispatch() {
+    auto& body = parser_->get().body();
+    request_.body = std::move(body);
+    const HttpResponse answer = api_.handle(request_);
+    const bool keep_alive = parser_->get().keep_alive() && !must_close_;
+    response_.emplace(static_cast<http::status>(answer.status), parser_->get().version());
+    for (const auto& [name, value] : answer.headers) response_->insert(name, value);
+    response_->body() = answer.body;
+    response_->keep_alive(keep_alive);
+    response_->prepare_payload();  // Content-Length
+    // A HEAD answer announces the body's length but carries no body, or keep-alive framing would break.
+    if (parser_->get().method() == http::verb::head) response_->body().clear();
+    write_response();
+  }
+
+  void respond_bad_request() {
+    // As Go's net/http for unparsable requests: plain text and close.
+    must_close_ = true;
+    response_.emplace(http::status::bad_request, 11);
+    response_->set(http::field::content_type, "text/plain; charset=utf-8");
+    response_->set(http::field::connection, "close");
+    response_->body() = "400 Bad Request";
+    response_->prepare_payload();
+    write_response();
+  }
+
+  void write_response() {
+    stream_.expires_after(kIdleTimeout);
+    http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_written(ec);
+    });
+  }
+
+  void on_written(beast::error_code ec) {
+    if (closed_) return;
+    const bool keep_alive = response_->keep_alive();
+    response_.reset();
+    if (ec) {
+      close();
+      return;
+    }
+    if (!keep_alive || must_close_) {
+      linger_close();
+      return;
+    }
+    read_header();
+  }
+
+  // Half-close, then read and drop what the client still sends (e.g. the rest of a body we refused) for a
+  // short while: closing with unread input would reset the connection and could destroy the response
+  // before a client that writes its whole body first gets to read it.
+  void linger_close() {
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTimeout);
+    discard();
+  }
+
+  void discard() {
+    if (closed_) return;
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->discarded_ += n;
+      if (ec || self->discarded_ > kMaxDiscard) {
+        self->close();
+        return;
+      }
+      self->discard();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  std::optional<http::response<http::empty_body>> continue_;
+  HttpRequest request_;
+  HttpApi& api_;
+  std::weak_ptr<SessionMap> registry_;
+  std::uint64_t id_;
+  std::uint64_t discarded_ = 0;
+  bool must_close_ = false;
+  bool closed_ = false;
+};
+
+HttpServer::HttpServer(asio::io_context& io, const std::string& address, HttpApi& api, seam::Logger& logger)
+    : loop_(io, address, logger), api_(api), sessions_(std::make_shared<SessionMap>()) {}
+
+HttpServer::~HttpServer() { close(); }
+
+void HttpServer::start() {
+  loop_.start([this](tcp::socket socket) {
+    boost::system::error_code ec;
+    socket.set_option(tcp::no_delay(true), ec);
+    const std::uint64_t id = ++next_session_;
+    auto session = std::make_shared<HttpSession>(std::move(socket), api_, sessions_, id);
+    (*sessions_)[id] = session;
+    session->start();
+  });
+}
+
+void HttpServer::close() {
+  loop_.close();
+  // Copy first: closing a session may release it and make it unregister itself.
+  std::vector<std::shared_ptr<HttpSession>> open;
+  for (auto& [id, weak] : *sessions_) {
+    if (auto session = weak.lock()) open.push_back(std::move(session));
+  }
+  sessions_->clear();
+  for (auto& session : open) session->close();
+}
+
+}  // namespace nsq::io_real

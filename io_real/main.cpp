@@ -1,0 +1,145 @@
+// The nsqd binary: options → data-path lock → listeners → engine, all on one io_context.
+//
+// Threading: the engine is single-threaded by design. One thread runs the io_context, and every socket
+// completion, HTTP request, timer and signal is handled on it, so no engine state needs a lock. No other
+// thread is started.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/http_api.h"
+#include "engine/nsqd.h"
+#include "io_real/asio_clock.h"
+#include "io_real/data_dir_lock.h"
+#include "io_real/http_server.h"
+#include "io_real/options_parser.h"
+#include "io_real/os_random.h"
+#include "io_real/spdlog_logger.h"
+#include "io_real/tcp_listener.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using nsq::seam::LogLevel;
+
+// After a signal, how long connections get to flush (TcpConnection lingers up to 1 s) before we stop anyway.
+constexpr auto kShutdownBound = std::chrono::seconds(2);
+
+std::string os_hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) != 0) return "localhost";
+  return name;
+}
+
+// Go's wording, e.g. "listen tcp 127.0.0.1:4150: address already in use" (no Boost source locations).
+std::string listen_error(const std::string& address, const std::exception& e) {
+  std::string text = e.what();
+  if (const auto* system = dynamic_cast<const boost::system::system_error*>(&e)) text = system->code().message();
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return "listen tcp " + address + ": " + text;
+}
+
+int fatal(nsq::io_real::SpdlogLogger& logger, const std::string& message) {
+  logger.log(LogLevel::fatal, message);
+  return 1;
+}
+
+int run(nsq::Options options) {
+  const LogLevel level = nsq::io_real::parse_log_level(options.log_level).value_or(LogLevel::info);
+  nsq::io_real::SpdlogLogger logger(options.log_prefix, level);
+  logger.log(LogLevel::info, std::string("nsqd v") + nsq::kVersion + " (built w/nsqd-cpp)");
+  logger.log(LogLevel::info, "ID: " + std::to_string(options.node_id));
+
+  // An empty data-path means the working directory, as nsqd (Options keeps "" like nsqd's /config does).
+  const std::string data_path =
+      options.data_path.empty() ? std::filesystem::current_path().string() : options.data_path;
+  nsq::io_real::DataDirLock dir_lock;
+  if (const std::string error = dir_lock.lock(data_path); !error.empty()) {
+    return fatal(logger, "failed to instantiate nsqd - failed to lock data-path: " + error);
+  }
+
+  asio::io_context io(1);  // concurrency hint 1: exactly one thread runs it
+  nsq::io_real::AsioClock clock(io);
+  nsq::io_real::OsRandom random;
+
+  // Listeners open before the engine starts, as nsqd.New does; a bind failure is fatal.
+  std::optional<nsq::io_real::TcpListener> tcp;
+  try {
+    tcp.emplace(io, options.tcp_address, logger);
+  } catch (const std::exception& e) {
+    return fatal(logger, "failed to instantiate nsqd - listen (" + options.tcp_address + ") failed - " +
+                             listen_error(options.tcp_address, e));
+  }
+
+  nsq::NSQD nsqd(options, nsq::Seams{clock, random, logger, nullptr});
+  nsq::HttpApi api(nsqd);
+  std::optional<nsq::io_real::HttpServer> http;
+  if (!options.http_address.empty()) {
+    try {
+      http.emplace(io, options.http_address, api, logger);
+    } catch (const std::exception& e) {
+      return fatal(logger, "failed to instantiate nsqd - listen (" + options.http_address + ") failed - " +
+                               listen_error(options.http_address, e));
+    }
+  }
+  nsqd.set_ports(tcp->local_port(), http ? http->local_port() : 0);
+
+  // Integration tests read the bound ports from these two lines.
+  logger.log(LogLevel::info, "TCP: listening on " + tcp->local_address());
+  tcp->start([&nsqd](std::unique_ptr<nsq::seam::Connection> conn) { nsqd.accept(std::move(conn)); });
+  if (http) {
+    logger.log(LogLevel::info, "HTTP: listening on " + http->local_address());
+    http->start();
+  }
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    logger.log(LogLevel::info, std::string("received signal ") + (signal == SIGINT ? "interrupt" : "terminated"));
+    tcp->close();
+    logger.log(LogLevel::info, "TCP: closing " + tcp->local_address());
+    nsqd.shutdown();
+    if (http) {
+      http->close();
+      logger.log(LogLevel::info, "HTTP: closing " + http->local_address());
+    }
+    io.stop();  // run() returns; the drain below gives closing connections a bounded time to flush
+  });
+
+  io.run();
+  if (logger.enabled(LogLevel::debug)) {
+    logger.log(LogLevel::debug, "shutdown: " + std::to_string(clock.pending()) + " engine timers still pending");
+  }
+  io.restart();
+  io.run_for(kShutdownBound);  // returns early once nothing is left to do
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  nsq::io_real::ParseOutcome outcome = nsq::io_real::parse_options(args, os_hostname());
+  if (!outcome.out.empty()) std::cout << outcome.out << std::flush;
+  if (!outcome.err.empty()) std::cerr << outcome.err << std::flush;
+  if (!outcome.options) return outcome.exit_code;
+  try {
+    return run(std::move(*outcome.options));
+  } catch (const std::exception& e) {
+    std::cerr << "nsqd: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}

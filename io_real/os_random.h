@@ -1,0 +1,20 @@
+// seam::Random for the real binary: xoshiro256** seeded once from the OS (std::random_device).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/seam/random.h"
+
+namespace nsq::io_real {
+
+class OsRandom final : public seam::Random {
+ public:
+  OsRandom();                               // seeds from std::random_device
+  explicit OsRandom(std::uint64_t seed);    // deterministic, for tests
+  std::uint64_t next_u64() override;
+
+ private:
+  std::uint64_t s_[4];
+};
+
+}  // namespace nsq::io_real
