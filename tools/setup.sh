@@ -19,6 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # nsqjs for the real-client tests, installed into tests/integration/nsqjs (not committed).
 here=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$here/tests/integration/nsqjs/node_modules/nsqjs" ]; then
+nsqjs_dir="$here/tests/integration/nsqjs"
+if [ ! -d "$nsqjs_dir/node_modules/nsqjs" ] || [ "$nsqjs_dir/package.json" -nt "$nsqjs_dir/node_modules/.package-lock.json" ]; then
   (cd "$here/tests/integration/nsqjs" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi
