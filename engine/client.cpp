@@ -81,6 +81,11 @@ void Client::on_drained() { drained_since_heartbeat_ = true; }
 
 void Client::on_closed(std::string_view reason) {
   if (gone_) return;
+  // A peer that half-closes in the middle of a body still gets nsqd's error for the short read.
+  if (std::string code, desc; parser_.pending_read_error(code, desc)) {
+    send_error(code, desc, true);
+    return;
+  }
   nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() + "] exiting ioloop: " +
                                       std::string(reason));
   close_now(reason);
@@ -207,6 +212,10 @@ void Client::arm_read_deadline() {
 
 void Client::on_read_deadline() {
   if (nsqd_.clock().now_ns() >= last_command_ns_ + 2 * heartbeat_interval_) {
+    if (std::string code, desc; parser_.pending_read_error(code, desc)) {
+      send_error(code, desc, true);
+      return;
+    }
     nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() + "] read timeout");
     close_now("read timeout");
     return;

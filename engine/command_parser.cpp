@@ -12,6 +12,37 @@ BodyPlan CommandParser::body_plan_for(std::string_view word) {
   return BodyPlan::none;
 }
 
+bool CommandParser::pending_read_error(std::string& code, std::string& desc) const {
+  if (param_spans_.empty() || stage_ == Stage::line || stage_ == Stage::stopped) return false;
+  const std::string word = buf_.substr(param_spans_[0].off, param_spans_[0].len);
+  const bool is_mpub = word == "MPUB";
+  const bool is_pub = word == "PUB" || word == "DPUB";
+  switch (stage_) {
+    case Stage::body_size:
+      code = is_pub ? "E_BAD_MESSAGE" : "E_BAD_BODY";
+      desc = word + (is_pub ? " failed to read message body size" : " failed to read body size");
+      return true;
+    case Stage::body:
+      code = is_pub ? "E_BAD_MESSAGE" : "E_BAD_BODY";
+      desc = word + (is_pub ? " failed to read message body" : " failed to read body");
+      return true;
+    case Stage::mpub_count:
+      code = "E_BAD_BODY";
+      desc = "MPUB failed to read message count";
+      return is_mpub;
+    case Stage::mpub_size:
+      code = "E_BAD_MESSAGE";
+      desc = "MPUB failed to read message(" + std::to_string(message_spans_.size()) + ") body size";
+      return is_mpub;
+    case Stage::mpub_body:
+      code = "E_BAD_MESSAGE";
+      desc = "MPUB failed to read message body";
+      return is_mpub;
+    default:
+      return false;
+  }
+}
+
 bool CommandParser::feed(CommandHandler& h, const std::uint8_t* data, std::size_t size) {
   if (stage_ == Stage::stopped) return false;
   // Drop bytes already consumed before appending, so the buffer holds at most one pending command.

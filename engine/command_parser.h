@@ -49,6 +49,9 @@ class CommandParser {
   // Feeds bytes; calls the handler for every stage completed. Returns false once parsing stopped for good.
   bool feed(CommandHandler& h, const std::uint8_t* data, std::size_t size);
   bool stopped() const { return stage_ == Stage::stopped; }
+  // When the stream ends (EOF, read deadline) in the middle of a command's body: the error nsqd answers with
+  // (its io.ReadFull failing), e.g. {"E_BAD_MESSAGE", "PUB failed to read message body"}. False otherwise.
+  bool pending_read_error(std::string& code, std::string& desc) const;
   std::size_t buffered() const { return buf_.size() - pos_; }
 
  private:

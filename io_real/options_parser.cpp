@@ -355,7 +355,18 @@ ParseOutcome parse_options(const std::vector<std::string>& raw_args, const std::
     flag_options[spec.flag] = opt;
   }
 
-  std::vector<std::string> args = normalize_dashes(raw_args);
+  // Go's flag package takes `--name=` as an explicit empty value (`--http-address=` disables HTTP); CLI11 would
+  // take the next argument as the value instead. Such arguments are set aside and applied after parsing.
+  std::map<std::string, int> explicit_empty;  // flag -> position among its occurrences
+  std::vector<std::string> args;
+  for (std::string& a : normalize_dashes(raw_args)) {
+    if (a.size() > 3 && a.starts_with("--") && a.back() == '=' && a.find('=') == a.size() - 1 &&
+        flag_values.count(a.substr(2, a.size() - 3)) > 0) {
+      explicit_empty[a.substr(2, a.size() - 3)] = 1;
+      continue;
+    }
+    args.push_back(std::move(a));
+  }
   std::vector<const char*> argv;
   for (const auto& a : args) argv.push_back(a.c_str());
   try {
@@ -392,7 +403,10 @@ ParseOutcome parse_options(const std::vector<std::string>& raw_args, const std::
   for (const Spec& spec : kSpecs) {
     Result result;
     std::string source;
-    if (flag_options[spec.flag]->count() > 0) {
+    if (explicit_empty.count(spec.flag) > 0 && flag_options[spec.flag]->count() == 0) {
+      flag_values[spec.flag].push_back("");
+    }
+    if (!flag_values[spec.flag].empty()) {
       result = parse_flag(spec.kind, flag_values[spec.flag]);
       source = "invalid value \"" + flag_values[spec.flag].back() + "\" for flag --" + spec.flag;
     } else if (const toml::node* node = config.get(spec.key)) {

@@ -66,8 +66,17 @@ struct TcpConnection::Impl : std::enable_shared_from_this<TcpConnection::Impl> {
   void on_read_done(const boost::system::error_code& ec, std::size_t n) {
     read_in_flight = false;
     if (quiet()) return;
+    if (ec == asio::error::eof) {
+      // The peer half-closed: tell the owner, but keep the socket writable so its last answer (nsqd sends an
+      // error for a body cut short) still reaches the peer when the owner closes.
+      seam::ConnectionHandler* h = handler;
+      handler = nullptr;
+      reading = false;
+      if (h) h->on_closed("EOF");
+      return;
+    }
     if (ec) {
-      fail(ec == asio::error::eof ? std::string("EOF") : ec.message());
+      fail(ec.message());
       return;
     }
     if (!reading) {  // back-pressure was switched on while this read was in flight: hold the bytes
@@ -143,7 +152,7 @@ struct TcpConnection::Impl : std::enable_shared_from_this<TcpConnection::Impl> {
       finish_close();
       return;
     }
-    handler->on_drained();
+    if (handler) handler->on_drained();
   }
 
   // The owner's close(): silence callbacks now, flush what is queued (bounded by kLinger), then close.

@@ -19,7 +19,9 @@ class ConnectionHandler {
   virtual void on_read(const std::uint8_t* data, std::size_t size) = 0;
   // Every byte handed to write() so far has been accepted by the transport (output queue is empty).
   virtual void on_drained() = 0;
-  // The peer closed, or the transport failed. No callback follows. Not called after the owner's close().
+  // The peer closed ("EOF"), or the transport failed. No callback follows. Not called after the owner's close().
+  // The owner then calls close(); after an EOF, bytes written before that close() still reach the peer (it may
+  // only have half-closed).
   virtual void on_closed(std::string_view reason) = 0;
 };
 

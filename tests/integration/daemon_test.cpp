@@ -153,23 +153,6 @@ TEST(DaemonProcess, SigtermExitsZero) {
   EXPECT_EQ(d.stop(SIGTERM), 0) << d.output();
 }
 
-TEST(DaemonProcess, StartupAndCleanShutdownWriteMetadataInDataPath) {
-  Daemon d;
-  auto dat = std::filesystem::path(d.data_path()) / "nsqd.dat";
-  {
-    V2Client c(d.tcp_port());
-    ASSERT_TRUE(c.publish("meta_topic", "x"));
-  }
-  EXPECT_EQ(d.stop(SIGTERM), 0) << d.output();
-  ASSERT_TRUE(std::filesystem::exists(dat)) << "nsqd writes <data-path>/nsqd.dat at startup and on clean shutdown";
-  std::ifstream in(dat);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  ASSERT_TRUE(j.is_object()) << text;
-  EXPECT_EQ(j.value("version", ""), "1.3.0") << text;
-  EXPECT_NE(text.find("\"meta_topic\""), std::string::npos) << text;
-}
-
 // Go's flag package accepts an empty value (`--http-address=` disables HTTP); it must not consume the next
 // argument as its value.
 TEST(DaemonProcess, EmptyFlagValueDoesNotSwallowTheNextFlag) {
