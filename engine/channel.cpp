@@ -94,9 +94,7 @@ void Channel::deliver(MessagePtr msg, Client* client) {
   msg->delivery_ts = now;
   msg->pri = now + client->delivery_msg_timeout();
   Message* raw = msg.get();
-  auto [it, inserted] = in_flight_.try_emplace(msg->id, nullptr);
-  if (inserted) {
-    it->second = std::move(msg);
+  if (in_flight_.insert(msg)) {
     in_flight_pq_.push(raw);
     update_scan_membership();
   }
@@ -105,16 +103,16 @@ void Channel::deliver(MessagePtr msg, Client* client) {
 }
 
 Message* Channel::find_in_flight(std::uint64_t client_id, const MessageID& id, std::string& err) {
-  auto it = in_flight_.find(id);
-  if (it == in_flight_.end()) {
+  Message* m = in_flight_.find(id);
+  if (m == nullptr) {
     err = "ID not in flight";
     return nullptr;
   }
-  if (it->second->client_id != client_id) {
+  if (m->client_id != client_id) {
     err = "client does not own message";
     return nullptr;
   }
-  return it->second.get();
+  return m;
 }
 
 std::string Channel::finish(std::uint64_t client_id, const MessageID& id) {
@@ -122,7 +120,7 @@ std::string Channel::finish(std::uint64_t client_id, const MessageID& id) {
   Message* m = find_in_flight(client_id, id, err);
   if (m == nullptr) return err;
   in_flight_pq_.remove(m);
-  in_flight_.erase(id);
+  in_flight_.take(id);
   update_scan_membership();
   return {};
 }
@@ -132,8 +130,7 @@ std::string Channel::requeue(std::uint64_t client_id, const MessageID& id, std::
   Message* m = find_in_flight(client_id, id, err);
   if (m == nullptr) return err;
   in_flight_pq_.remove(m);
-  auto node = in_flight_.extract(id);
-  MessagePtr msg = std::move(node.mapped());
+  MessagePtr msg = in_flight_.take(id);
   ++requeue_count_;
   if (timeout_ns == 0) {
     update_scan_membership();
@@ -159,20 +156,18 @@ void Channel::start_deferred(MessagePtr msg, std::int64_t due_ns) {
   msg->pri = due_ns;
   msg->client_id = 0;
   Message* raw = msg.get();
-  auto [it, inserted] = deferred_.try_emplace(msg->id, nullptr);
-  if (!inserted) {
+  if (!deferred_.insert(msg)) {
     nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): ID already deferred, message dropped");
     return;
   }
-  it->second = std::move(msg);
   deferred_pq_.push(raw);
   update_scan_membership();
 }
 
 std::int64_t Channel::next_deadline() const {
   std::int64_t d = INT64_MAX;
-  if (!in_flight_pq_.empty()) d = std::min(d, in_flight_pq_.top()->pri);
-  if (!deferred_pq_.empty()) d = std::min(d, deferred_pq_.top()->pri);
+  if (!in_flight_pq_.empty()) d = std::min(d, in_flight_pq_.top_pri());
+  if (!deferred_pq_.empty()) d = std::min(d, deferred_pq_.top_pri());
   return d;
 }
 
@@ -180,8 +175,7 @@ bool Channel::process_queues(std::int64_t now_ns) {
   bool dirty = false;
   while (Message* m = in_flight_pq_.pop_if_due(now_ns)) {
     dirty = true;
-    auto node = in_flight_.extract(m->id);
-    MessagePtr msg = std::move(node.mapped());
+    MessagePtr msg = in_flight_.take(m->id);
     ++timeout_count_;
     for (Client* c : clients_) {
       if (c->id() == msg->client_id) {
@@ -193,8 +187,7 @@ bool Channel::process_queues(std::int64_t now_ns) {
   }
   while (Message* m = deferred_pq_.pop_if_due(now_ns)) {
     dirty = true;
-    auto node = deferred_.extract(m->id);
-    put(std::move(node.mapped()));
+    put(deferred_.take(m->id));
   }
   update_scan_membership();
   if (dirty) pump();

@@ -9,11 +9,11 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/backend_queue.h"
 #include "engine/in_flight_pqueue.h"
+#include "engine/message_map.h"
 #include "engine/message.h"
 #include "engine/stats.h"
 
@@ -92,9 +92,9 @@ class Channel {
 
   std::deque<MessagePtr> memory_;
   std::unique_ptr<BackendQueue> backend_;
-  std::unordered_map<MessageID, MessagePtr, MessageIDHash> in_flight_;
+  MessageMap in_flight_;
   InFlightPqueue in_flight_pq_;
-  std::unordered_map<MessageID, MessagePtr, MessageIDHash> deferred_;
+  MessageMap deferred_;
   InFlightPqueue deferred_pq_;
 
   std::vector<Client*> clients_;  // subscription order; delivery round-robins over it

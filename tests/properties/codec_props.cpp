@@ -5,6 +5,9 @@
 #include <rapidcheck/gtest.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <sstream>
 #include <cstdint>
 #include <optional>
 #include <ostream>
@@ -155,6 +158,7 @@ struct Recorder final : nsq::CommandHandler {
   std::vector<std::string> problems;
   bool too_long = false;
   Kind pending = Kind::line;
+  std::size_t stop_after = SIZE_MAX;  // on_command returns false for command number stop_after
 
   nsq::BodyPlan on_line(nsq::ParsedCommand& cmd) override {
     const nsq::BodyPlan plan = nsq::CommandParser::body_plan_for(cmd.name());
@@ -184,7 +188,7 @@ struct Recorder final : nsq::CommandHandler {
     }
     for (auto m : cmd.messages) c.messages.emplace_back(m);
     got.push_back(std::move(c));
-    return true;
+    return got.size() - 1 != stop_after;
   }
   void on_line_too_long() override { too_long = true; }
 };
@@ -255,6 +259,27 @@ RC_GTEST_PROP(Codec, LineLengthLimit, ()) {
     RC_ASSERT(r.too_long);
     RC_ASSERT(r.got.empty());
   }
+}
+
+// Once the handler stops (on_command returns false), nothing more reaches it and feed() keeps returning false.
+RC_GTEST_PROP(Codec, StopsForGood, ()) {
+  const auto cmds = *rc::gen::resize(20, rc::gen::nonEmpty(rc::gen::container<std::vector<Cmd>>(gen_cmd())));
+  const auto stop = *rc::gen::inRange<std::size_t>(0, cmds.size());
+  const std::string bytes = encode_all(cmds);
+  const auto cuts = *propu::gen_cuts(bytes.size());
+  Recorder r;
+  r.stop_after = stop;
+  nsq::CommandParser p;
+  bool stopped_seen = false;
+  for (const auto& [off, len] : propu::chunks(bytes.size(), cuts)) {
+    const bool more = p.feed(r, reinterpret_cast<const std::uint8_t*>(bytes.data()) + off, len);
+    if (stopped_seen) RC_ASSERT(!more);
+    stopped_seen = stopped_seen || !more;
+  }
+  RC_ASSERT(stopped_seen);
+  RC_ASSERT(p.stopped());
+  RC_ASSERT(r.got.size() == stop + 1);
+  for (std::size_t i = 0; i <= stop; ++i) RC_ASSERT(r.got[i] == cmds[i]);
 }
 
 TEST(Codec, LineOfExactly16384BytesParses) {
