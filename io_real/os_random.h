@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "engine/seam/random.h"
+#include "engine/xoshiro256.h"
 
 namespace nsq::io_real {
 
@@ -14,7 +15,7 @@ class OsRandom final : public seam::Random {
   std::uint64_t next_u64() override;
 
  private:
-  std::uint64_t s_[4];
+  Xoshiro256 gen_;
 };
 
 }  // namespace nsq::io_real
