@@ -28,6 +28,7 @@ struct TcpConnection::Impl : std::enable_shared_from_this<TcpConnection::Impl> {
   explicit Impl(tcp::socket s) : socket(std::move(s)), linger(socket.get_executor()) {
     boost::system::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
+    socket.non_blocking(true, ec);
     const auto peer = socket.remote_endpoint(ec);
     remote = ec ? std::string("unknown:0") : to_string(peer);
   }
@@ -40,12 +41,9 @@ struct TcpConnection::Impl : std::enable_shared_from_this<TcpConnection::Impl> {
   bool closing = false;  // the owner called close(): flushing, then finish_close()
   bool closed = false;   // the socket is closed; nothing happens any more
 
-  std::vector<std::uint8_t> read_buffer = std::vector<std::uint8_t>(kReadBufferSize);
   bool reading = false;
-  bool read_in_flight = false;
-  bool delivering = false;       // inside handler->on_read; the buffer must not be refilled yet
-  std::size_t stashed = 0;       // bytes read while reading was disabled, still in read_buffer
-  bool stash_posted = false;
+  bool wait_in_flight = false;  // an async_wait for readability is pending
+  bool delivering = false;      // inside handler->on_read
 
   std::deque<std::string> queue;        // written, not yet handed to the socket
   std::vector<std::string> in_flight;   // the current gather write
@@ -54,18 +52,32 @@ struct TcpConnection::Impl : std::enable_shared_from_this<TcpConnection::Impl> {
 
   bool quiet() const { return closing || closed; }
 
+  // Reads are reactor-style: wait until the socket is readable, then read into one buffer shared by every
+  // connection (all of them are served by this one thread, one at a time). An idle connection therefore holds
+  // no read buffer, and pausing reads simply leaves bytes in the kernel (TCP back-pressure).
   void arm_read() {
-    if (quiet() || !reading || read_in_flight || delivering || stashed > 0) return;
-    read_in_flight = true;
-    socket.async_read_some(asio::buffer(read_buffer),
-                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                             self->on_read_done(ec, n);
-                           });
+    if (quiet() || !reading || wait_in_flight || delivering) return;
+    wait_in_flight = true;
+    socket.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+      self->on_readable(ec);
+    });
   }
 
-  void on_read_done(const boost::system::error_code& ec, std::size_t n) {
-    read_in_flight = false;
+  void on_readable(const boost::system::error_code& wait_ec) {
+    wait_in_flight = false;
     if (quiet()) return;
+    if (wait_ec) {
+      fail(wait_ec.message());
+      return;
+    }
+    if (!reading) return;  // paused while waiting: resume_reading() re-arms
+    static thread_local std::vector<std::uint8_t> buffer(kReadBufferSize);
+    boost::system::error_code ec;
+    const std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      arm_read();
+      return;
+    }
     if (ec == asio::error::eof) {
       // The peer half-closed: tell the owner, but keep the socket writable so its last answer (nsqd sends an
       // error for a body cut short) still reaches the peer when the owner closes.
@@ -79,37 +91,15 @@ struct TcpConnection::Impl : std::enable_shared_from_this<TcpConnection::Impl> {
       fail(ec.message());
       return;
     }
-    if (!reading) {  // back-pressure was switched on while this read was in flight: hold the bytes
-      stashed = n;
-      return;
-    }
-    deliver(n);
-  }
-
-  void deliver(std::size_t n) {
     delivering = true;
-    handler->on_read(read_buffer.data(), n);
+    handler->on_read(buffer.data(), n);
     delivering = false;
     arm_read();  // no-op if the callback closed the connection or paused reading
   }
 
   void resume_reading() {
     reading = true;
-    if (delivering) return;  // deliver() re-arms when the callback returns
-    if (stashed == 0) {
-      arm_read();
-      return;
-    }
-    // Deliver the held bytes on a later turn: set_reading() must not call the handler re-entrantly.
-    if (stash_posted) return;
-    stash_posted = true;
-    asio::post(socket.get_executor(), [self = shared_from_this()] {
-      self->stash_posted = false;
-      if (self->quiet() || !self->reading || self->stashed == 0) return;
-      const std::size_t n = self->stashed;
-      self->stashed = 0;
-      self->deliver(n);
-    });
+    arm_read();
   }
 
   void write(std::string&& bytes) {
