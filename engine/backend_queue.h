@@ -1,11 +1,12 @@
 // Where a topic or channel puts messages that do not fit its memory queue (nsqd's BackendQueue).
-// The persistence issue plugs go-diskqueue-compatible disk queues in here through the file-system seam.
-// Until then, non-ephemeral queues overflow into OverflowMemoryQueue (nothing is dropped) and ephemeral ones into
-// DiscardQueue (nsqd drops ephemeral overflow by design).
+// Non-ephemeral queues use DiskBackendQueue (engine/disk_backend_queue.h) when the engine has a file system,
+// OverflowMemoryQueue (nothing dropped, nothing persisted) when it has none; ephemeral ones use DiscardQueue
+// (nsqd drops ephemeral overflow by design).
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 
 #include "engine/message.h"
@@ -19,9 +20,21 @@ class BackendQueue {
   virtual std::string put(MessagePtr msg) = 0;
   // The next message ready to be read now, or null.
   virtual MessagePtr pop() = 0;
+  // Whether pop() may return a message. Not the same as depth() > 0: a disk queue's stored depth can be off
+  // after a crash or corruption, and its data is served regardless, as go-diskqueue does.
+  virtual bool readable() const { return depth() > 0; }
   virtual std::int64_t depth() const = 0;
   // Drops everything queued.
   virtual void empty() = 0;
+  // Makes everything put so far durable, then stops; done(error or "") runs afterwards (possibly at once).
+  virtual void close(std::function<void(std::string)> done) { done({}); }
+  // Drops everything and deletes the backing files (the topic or channel is being deleted).
+  virtual void remove_all() { empty(); }
+  // Durable mode. done(error or "") once everything put so far is durable (possibly at once).
+  virtual void sync(std::function<void(std::string)> done) { done({}); }
+  // A message popped with disk_seq != 0 is done with (FINished, or safely written elsewhere); ack_all() for all.
+  virtual void ack(std::uint64_t /*disk_seq*/) {}
+  virtual void ack_all() {}
 };
 
 class OverflowMemoryQueue final : public BackendQueue {

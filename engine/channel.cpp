@@ -6,16 +6,20 @@
 #include "engine/names.h"
 #include "engine/nsqd.h"
 #include "engine/queue_scanner.h"
+#include "engine/planted_bugs.h"
 #include "engine/topic.h"
 
 namespace nsq {
 
 Channel::Channel(NSQD& nsqd, Topic& topic, std::string name)
     : nsqd_(nsqd), topic_(topic), name_(std::move(name)), ephemeral_(is_ephemeral_name(name_)) {
-  if (ephemeral_) {
-    backend_ = std::make_unique<DiscardQueue>();
-  } else {
-    backend_ = std::make_unique<OverflowMemoryQueue>();
+  // go-diskqueue name of a channel's queue: "topic:channel".
+  backend_ = nsqd_.make_backend(topic_.name() + ":" + name_, ephemeral_);
+  if (!ephemeral_) restored_timing_ = nsqd_.take_timing(topic_.name() + ":" + name_);
+  const Options& opts = nsqd_.options();
+  if (!opts.e2e_processing_latency_percentiles.empty()) {
+    e2e_ = std::make_unique<E2eLatency>(opts.e2e_processing_latency_percentiles,
+                                        opts.e2e_processing_latency_window_time, nsqd_.clock().now_ns());
   }
 }
 
@@ -25,37 +29,72 @@ Channel::~Channel() {
 }
 
 void Channel::put(MessagePtr msg) {
-  if (!paused_ && memory_.empty() && backend_->depth() == 0) {
+  // With --mem-queue-size=0 a (non-ephemeral) channel has no memory queue at all: every message goes through
+  // its disk queue, as in nsqd, and is read back from there by pump().
+  // Durable mode likewise: a new message is on this channel's disk queue before anyone can receive it.
+  const bool mem0 = (nsqd_.options().mem_queue_size <= 0 || durable()) && !ephemeral_;
+  if (!mem0 && !paused_ && memory_.empty() && !backend_->readable()) {
     if (Client* c = next_ready_client()) {
       deliver(std::move(msg), c);
       return;
     }
   }
   enqueue(std::move(msg));
+  if (mem0) pump();
 }
 
 void Channel::put_deferred(MessagePtr msg, std::int64_t delay_ns) {
+  if (durable()) {
+    // To disk first, its deadline in the timing map; pop_queued() defers it again when it is read back.
+    restored_timing_[msg->id] = nsqd_.clock().wall_ns() + delay_ns;
+    enqueue(std::move(msg));
+    pump();
+    return;
+  }
   start_deferred(std::move(msg), nsqd_.clock().now_ns() + delay_ns);
 }
 
+bool Channel::durable() const { return nsqd_.options().durable && !ephemeral_ && nsqd_.file_system() != nullptr; }
+
 void Channel::enqueue(MessagePtr msg) {
-  if (static_cast<std::int64_t>(memory_.size()) < nsqd_.options().mem_queue_size) {
+  // Durable mode: a message already read from this channel's disk queue (a requeue or timeout) is still there,
+  // unacknowledged, so it waits in memory; new ones always go to disk.
+  if (msg->disk_seq != 0 ||
+      (!durable() && static_cast<std::int64_t>(memory_.size()) < nsqd_.options().mem_queue_size)) {
     memory_.push_back(std::move(msg));
     return;
   }
-  if (std::string err = backend_->put(std::move(msg)); !err.empty()) {
+  std::string err = backend_->put(std::move(msg));
+  if (!err.empty()) {
     nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
-    nsqd_.set_health(err);
   }
+  if (!ephemeral_) nsqd_.set_health(std::move(err));
 }
 
 MessagePtr Channel::pop_queued() {
-  if (!memory_.empty()) {
-    MessagePtr m = std::move(memory_.front());
-    memory_.pop_front();
-    return m;
+  for (;;) {
+    MessagePtr m;
+    if (!memory_.empty()) {
+      m = std::move(memory_.front());
+      memory_.pop_front();
+    } else {
+      m = backend_->pop();
+    }
+    // Durable mode: after a crash the topic may replay a message into this channel again; while one copy is in
+    // flight or deferred here, a second with the same ID would only fail its FIN, so it is dropped (and acked).
+    if (m && m->disk_seq != 0 && (in_flight_.find(m->id) != nullptr || deferred_.find(m->id) != nullptr)) {
+      backend_->ack(m->disk_seq);
+      continue;
+    }
+    if (!m || restored_timing_.empty()) return m;
+    // A message that was deferred when we shut down goes back to waiting for its original deadline.
+    auto it = restored_timing_.find(m->id);
+    if (it == restored_timing_.end()) return m;
+    const std::int64_t left = it->second - nsqd_.clock().wall_ns();
+    restored_timing_.erase(it);
+    if (left <= 0) return m;
+    start_deferred(std::move(m), nsqd_.clock().now_ns() + left);
   }
-  return backend_->pop();
 }
 
 Client* Channel::next_ready_client() {
@@ -73,7 +112,7 @@ Client* Channel::next_ready_client() {
 void Channel::pump() {
   if (pumping_ || paused_ || clients_.empty()) return;
   pumping_ = true;
-  while (!memory_.empty() || backend_->depth() > 0) {
+  while (!memory_.empty() || backend_->readable()) {
     Client* c = next_ready_client();
     if (c == nullptr) break;
     MessagePtr m = pop_queued();
@@ -86,6 +125,7 @@ void Channel::pump() {
 void Channel::deliver(MessagePtr msg, Client* client) {
   // sample_rate: nsqd draws 0..99 and drops the message from the channel when the draw exceeds the rate.
   if (int rate = client->delivery_sample_rate(); rate > 0 && static_cast<int>(nsqd_.random().uniform(100)) > rate) {
+    if (msg->disk_seq != 0) backend_->ack(msg->disk_seq);
     return;
   }
   ++msg->attempts;
@@ -119,7 +159,10 @@ std::string Channel::finish(std::uint64_t client_id, const MessageID& id) {
   std::string err;
   Message* m = find_in_flight(client_id, id, err);
   if (m == nullptr) return err;
+  // nsqd's FinishMessage: end-to-end latency = now − publish timestamp (so queueing and retries count).
+  if (e2e_) e2e_->insert(nsqd_.clock().wall_ns() - m->timestamp, nsqd_.clock().now_ns());
   in_flight_pq_.remove(m);
+  if (m->disk_seq != 0) backend_->ack(m->disk_seq);  // durable mode: now the disk read position may pass it
   in_flight_.take(id);
   update_scan_membership();
   return {};
@@ -131,6 +174,7 @@ std::string Channel::requeue(std::uint64_t client_id, const MessageID& id, std::
   if (m == nullptr) return err;
   in_flight_pq_.remove(m);
   MessagePtr msg = in_flight_.take(id);
+  if (planted::bugs.req_loses_attempts) [[unlikely]] --msg->attempts;
   ++requeue_count_;
   if (timeout_ns == 0) {
     update_scan_membership();
@@ -153,6 +197,7 @@ std::string Channel::touch(std::uint64_t client_id, const MessageID& id, std::in
 }
 
 void Channel::start_deferred(MessagePtr msg, std::int64_t due_ns) {
+  if (planted::bugs.deferred_early) [[unlikely]] due_ns -= (due_ns - nsqd_.clock().now_ns()) / 2;
   msg->pri = due_ns;
   msg->client_id = 0;
   Message* raw = msg.get();
@@ -183,6 +228,7 @@ bool Channel::process_queues(std::int64_t now_ns) {
         break;
       }
     }
+    if (planted::bugs.timeout_not_requeued) [[unlikely]] continue;
     put(std::move(msg));
   }
   while (Message* m = deferred_pq_.pop_if_due(now_ns)) {
@@ -223,11 +269,13 @@ void Channel::remove_client(Client* client) {
 
 void Channel::pause() {
   paused_ = true;
+  if (!ephemeral_) nsqd_.persist_metadata();
   for (Client* c : clients_) c->flush();
 }
 
 void Channel::unpause() {
   paused_ = false;
+  if (!ephemeral_) nsqd_.persist_metadata();
   pump();
 }
 
@@ -239,7 +287,63 @@ void Channel::empty() {
   deferred_pq_.clear();
   deferred_.clear();
   update_scan_membership();
-  for (Client* c : clients_) c->reset_in_flight();
+  if (!planted::bugs.empty_keeps_client_in_flight) [[likely]] {
+    for (Client* c : clients_) c->reset_in_flight();
+  }
+}
+
+void Channel::sync_backend(std::function<void(std::string)> done) { backend_->sync(std::move(done)); }
+
+void Channel::remove_all() {
+  empty();
+  backend_->remove_all();
+}
+
+void Channel::close(std::function<void()> done) {
+  // nsqd's Channel.flush: memory queue, then in-flight, then deferred messages, all to the disk queue.
+  if (!memory_.empty() || !in_flight_.empty() || !deferred_.empty()) {
+    nsqd_.log(seam::LogLevel::info, "CHANNEL(" + name_ + "): flushing " + std::to_string(memory_.size()) +
+                                        " memory " + std::to_string(in_flight_.size()) + " in-flight " +
+                                        std::to_string(deferred_.size()) + " deferred messages to backend");
+  }
+  auto write = [this](const Message& m) {
+    MessagePtr copy = m.clone();
+    if (std::string err = backend_->put(std::move(copy)); !err.empty()) {
+      nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
+    }
+  };
+  for (const MessagePtr& m : memory_) write(*m);
+  memory_.clear();
+  // Oldest deadline first, so a restart sees them in the order they would have come due.
+  auto by_pri = [](const Message* a, const Message* b) { return a->pri < b->pri; };
+  std::vector<Message*> in_flight = in_flight_pq_.items();
+  std::sort(in_flight.begin(), in_flight.end(), by_pri);
+  for (const Message* m : in_flight) write(*m);
+  std::vector<Message*> deferred = deferred_pq_.items();
+  std::sort(deferred.begin(), deferred.end(), by_pri);
+  for (const Message* m : deferred) write(*m);
+  // Deferred messages keep their absolute deadline in the timing side file (plus any restored at start that
+  // were not read back yet).
+  TimingMap timing = std::move(restored_timing_);
+  restored_timing_.clear();
+  const std::int64_t now = nsqd_.clock().now_ns();
+  const std::int64_t wall = nsqd_.clock().wall_ns();
+  for (const Message* m : deferred) timing[m->id] = wall + (m->pri - now);
+  // The copies just written replace the unacknowledged reads (durable mode); the sync below covers both.
+  backend_->ack_all();
+  auto remaining = std::make_shared<int>(2);
+  auto one_done = [remaining, done = std::move(done)] {
+    if (--*remaining == 0 && done) done();
+  };
+  if (ephemeral_) {
+    one_done();
+  } else {
+    nsqd_.save_timing(topic_.name() + ":" + name_, timing, one_done);
+  }
+  backend_->close([this, one_done](const std::string& err) {
+    if (!err.empty()) nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to close backend - " + err);
+    one_done();
+  });
 }
 
 void Channel::close_clients() {
@@ -257,6 +361,7 @@ ChannelStats Channel::stats(bool include_clients) const {
   s.message_count = message_count_;
   s.requeue_count = requeue_count_;
   s.timeout_count = timeout_count_;
+  if (e2e_) s.e2e_processing_latency = e2e_->result(nsqd_.clock().now_ns());
   s.client_count = static_cast<std::int64_t>(clients_.size());
   s.paused = paused_;
   if (include_clients) {

@@ -6,16 +6,19 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "engine/backend_queue.h"
+#include "engine/e2e_latency.h"
 #include "engine/in_flight_pqueue.h"
 #include "engine/message_map.h"
 #include "engine/message.h"
 #include "engine/stats.h"
+#include "engine/timing_file.h"
 
 namespace nsq {
 
@@ -63,6 +66,14 @@ class Channel {
   void empty();
   // Force-closes every subscriber (channel deletion, shutdown).
   void close_clients();
+  // Deletion: empty() plus deleting the disk queue's files.
+  void remove_all();
+  // Durable mode: done(error or "") once everything put to the disk queue so far is durable.
+  void sync_backend(std::function<void(std::string)> done);
+  bool durable() const;
+  // Clean shutdown: writes the memory queue, then in-flight, then deferred messages to the disk queue and syncs
+  // it; done runs once they are durable.
+  void close(std::function<void()> done);
 
   std::int64_t depth() const { return static_cast<std::int64_t>(memory_.size()) + backend_->depth(); }
   std::int64_t backend_depth() const { return backend_->depth(); }
@@ -73,6 +84,8 @@ class Channel {
   std::uint64_t requeue_count() const { return requeue_count_; }
   std::uint64_t timeout_count() const { return timeout_count_; }
   ChannelStats stats(bool include_clients) const;
+  // The e2e processing-latency streams (null when disabled), for the topic's aggregate.
+  E2eLatency* e2e_latency() const { return e2e_.get(); }
 
  private:
   void enqueue(MessagePtr msg);
@@ -97,12 +110,16 @@ class Channel {
   MessageMap deferred_;
   InFlightPqueue deferred_pq_;
 
+  TimingMap restored_timing_;  // deferred deadlines (wall ns) from the last clean shutdown, by ID
   std::vector<Client*> clients_;  // subscription order; delivery round-robins over it
   std::size_t next_client_ = 0;
 
   std::uint64_t message_count_ = 0;
   std::uint64_t requeue_count_ = 0;
   std::uint64_t timeout_count_ = 0;
+
+  // FIN latency quantiles; null unless --e2e-processing-latency-percentile is given.
+  std::unique_ptr<E2eLatency> e2e_;
 };
 
 }  // namespace nsq

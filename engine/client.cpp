@@ -2,6 +2,8 @@
 
 #include "engine/channel.h"
 #include "engine/nsqd.h"
+#include "engine/topic.h"
+#include "engine/planted_bugs.h"
 #include "engine/wire.h"
 
 namespace nsq {
@@ -50,7 +52,7 @@ void Client::start() {
 }
 
 void Client::on_read(const std::uint8_t* data, std::size_t size) {
-  if (gone_) return;
+  if (gone_ || !close_after_replies_.empty()) return;
   if (!magic_ok_) {
     const std::size_t need = 4 - magic_.size();
     const std::size_t n = size < need ? size : need;
@@ -119,6 +121,7 @@ void Client::cancel_timers() {
 
 bool Client::ready_for_messages() const {
   if (gone_ || state_ != kSubscribed || channel_ == nullptr || channel_->paused()) return false;
+  if (planted::bugs.rdy_off_by_one) [[unlikely]] return ready_count_ > 0 && in_flight_count_ <= ready_count_;
   return ready_count_ > 0 && in_flight_count_ < ready_count_;
 }
 
@@ -161,8 +164,53 @@ void Client::arm_flush_timer() {
 }
 
 void Client::send_response(std::string_view data) {
+  if (!held_.empty() && data != "_heartbeat_") {
+    HeldReply r{true, {}};
+    wire::append_frame(r.frame, wire::FrameType::response, data);
+    held_.push_back(std::move(r));
+    return;
+  }
   wire::append_frame(out_, wire::FrameType::response, data);
   flush();
+}
+
+std::uint64_t Client::hold_reply() {
+  held_.push_back(HeldReply{});
+  return first_held_ + held_.size() - 1;
+}
+
+void Client::release_reply(std::uint64_t slot, std::string text, bool is_error) {
+  if (gone_ || slot < first_held_ || slot >= first_held_ + held_.size()) return;
+  HeldReply& r = held_[static_cast<std::size_t>(slot - first_held_)];
+  r.ready = true;
+  wire::append_frame(r.frame, is_error ? wire::FrameType::error : wire::FrameType::response, text);
+  bool sent = false;
+  while (!held_.empty() && held_.front().ready) {
+    out_.append(held_.front().frame);
+    held_.pop_front();
+    ++first_held_;
+    sent = true;
+  }
+  if (sent) flush();
+  if (held_.empty() && !close_after_replies_.empty()) close_now(close_after_replies_);
+}
+
+void Client::reply_when_durable(Topic& topic, const char* code, const char* verb) {
+  const std::uint64_t slot = hold_reply();
+  std::weak_ptr<bool> alive = alive_;
+  topic.when_durable([this, alive, slot, code, verb](std::string err) {
+    if (alive.expired()) return;
+    if (err.empty()) {
+      release_reply(slot, "OK", false);
+    } else {
+      // As a failed write: fatal for the connection (after the replies before it), and the daemon unhealthy.
+      nsqd_.set_health(err);
+      std::string text = std::string(code) + " " + verb + " failed " + err;
+      nsqd_.log(seam::LogLevel::error, "[" + conn_->remote_address() + "] - " + text);
+      close_after_replies_ = text;
+      release_reply(slot, std::move(text), true);
+    }
+  });
 }
 
 bool Client::send_error(std::string_view code, std::string_view desc, bool fatal) {
@@ -172,6 +220,14 @@ bool Client::send_error(std::string_view code, std::string_view desc, bool fatal
     text.append(desc);
   }
   nsqd_.log(seam::LogLevel::error, "[" + conn_->remote_address() + "] - " + text);
+  if (!held_.empty()) {
+    // Behind the replies still waiting for their fsync; a fatal one closes the connection after them.
+    HeldReply r{true, {}};
+    wire::append_frame(r.frame, wire::FrameType::error, text);
+    held_.push_back(std::move(r));
+    if (fatal) close_after_replies_ = text;
+    return !fatal;
+  }
   wire::append_frame(out_, wire::FrameType::error, text);
   flush();
   if (fatal) close_now(text);
@@ -240,6 +296,7 @@ ClientStats Client::stats() const {
   s.connect_ts = connect_ts_;
   s.sample_rate = sample_rate_;
   for (const auto& [t, n] : pub_counts_) s.pub_counts.emplace_back(t, n);
+  s.producer = !pub_counts_.empty();
   return s;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@ namespace nsq {
 
 class NSQD;
 class Channel;
+class Topic;
 
 class Client final : public seam::ConnectionHandler, private CommandHandler {
  public:
@@ -80,6 +82,13 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
 
   // Output (client.cpp)
   void send_response(std::string_view data);
+  // Durable mode: the reply to the current command is known only later. Replies and errors after it wait
+  // behind it, so a client still sees them in command order; message frames and heartbeats do not wait.
+  std::uint64_t hold_reply();
+  // Fills a held reply (a response frame, or an error frame if is_error) and sends what is now in order.
+  void release_reply(std::uint64_t slot, std::string text, bool is_error);
+  // Durable mode: replies OK to a PUB/MPUB/DPUB once the topic has fsynced it, or the command's error.
+  void reply_when_durable(Topic& topic, const char* code, const char* verb);
   // Sends an error frame "<code> <desc>"; fatal ones close the connection after it. Returns !fatal.
   bool send_error(std::string_view code, std::string_view desc, bool fatal);
   void published(const std::string& topic, std::uint64_t count);
@@ -127,6 +136,14 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   std::map<std::string, std::uint64_t> pub_counts_;
 
   std::string out_;  // buffered frames not yet handed to the connection
+  struct HeldReply {
+    bool ready = false;
+    std::string frame;
+  };
+  std::deque<HeldReply> held_;  // oldest first
+  std::uint64_t first_held_ = 0;  // slot number of held_.front()
+  std::string close_after_replies_;  // a fatal error is queued behind held replies: close once they are out
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   seam::TimerId heartbeat_timer_ = seam::kNoTimer;
   seam::TimerId deadline_timer_ = seam::kNoTimer;
   seam::TimerId flush_timer_ = seam::kNoTimer;

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/http_endpoints.h"
 #include "engine/http_query.h"
 #include "engine/names.h"
 #include "engine/nsqd.h"
@@ -20,19 +21,15 @@
 
 namespace nsq {
 
-namespace {
-
-constexpr const char* kNsqContentType = "X-NSQ-Content-Type";
-constexpr const char* kNsqContentTypeValue = "nsq; version=1.0";
-constexpr const char* kTextPlain = "text/plain; charset=utf-8";
-constexpr const char* kJson = "application/json; charset=utf-8";
-
-// ---- response conventions (nsqd's http_api.RespondV1 and PlainText) ----
+namespace http {
 
 HttpResponse v1_text(std::string text) {
+  if (text.empty()) return v1_empty();
   // Go sniffs the Content-Type of a text answer: "OK" → text/plain.
   return HttpResponse{200, {{"Content-Type", kTextPlain}, {kNsqContentType, kNsqContentTypeValue}}, std::move(text)};
 }
+
+HttpResponse v1_empty() { return HttpResponse{200, {{kNsqContentType, kNsqContentTypeValue}}, {}}; }
 
 HttpResponse v1_json(const nlohmann::ordered_json& value) {
   return HttpResponse{200, {{"Content-Type", kJson}, {kNsqContentType, kNsqContentTypeValue}}, value.dump()};
@@ -44,10 +41,26 @@ HttpResponse v1_error(int status, std::string_view message) {
   return HttpResponse{status, {{"Content-Type", kJson}, {kNsqContentType, kNsqContentTypeValue}}, body.dump()};
 }
 
-// /ping's wrapper: the text itself, no NSQ header, errors as text with their status.
 HttpResponse plain_text(int status, std::string text) {
   return HttpResponse{status, {{"Content-Type", kTextPlain}}, std::move(text)};
 }
+
+std::optional<std::int64_t> parse_int64(std::string_view s) {
+  if (!s.empty() && s.front() == '+') {
+    s.remove_prefix(1);
+    if (!s.empty() && s.front() == '-') return std::nullopt;  // "+-1"
+  }
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace http
+
+namespace {
+
+using namespace http;
 
 // ---- shared parameter handling ----
 
@@ -74,18 +87,6 @@ TopicParam topic_from_query(const HttpRequest& req) {
     out.topic = *topic;
   }
   return out;
-}
-
-// Go's strconv.ParseInt(s, 10, 64): optional sign, ASCII digits, no overflow.
-std::optional<std::int64_t> parse_int64(std::string_view s) {
-  if (!s.empty() && s.front() == '+') {
-    s.remove_prefix(1);
-    if (!s.empty() && s.front() == '-') return std::nullopt;  // "+-1"
-  }
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return value;
 }
 
 // Publishing failed after validation: nsqd answers every PutMessage(s) error (exiting, disk write) the same.
@@ -226,23 +227,64 @@ using Endpoint = HttpResponse (*)(NSQD&, const HttpRequest&);
 
 struct Route {
   std::string_view method;
-  std::string_view path;
+  std::string_view path;  // a trailing ":name" segment matches one non-empty path segment
   Endpoint endpoint;
 };
 
-// Adding an endpoint is one line here.
+// Adding an endpoint is one line here. nsqd v1.3.0's routes, plus GET /metrics (nsqd-cpp's addition).
 constexpr Route kRoutes[] = {
     {"GET", "/ping", do_ping},
     {"GET", "/info", do_info},
     {"POST", "/pub", do_pub},
     {"POST", "/mpub", do_mpub},
+    {"GET", "/stats", do_stats},
+    {"POST", "/topic/create", do_topic_create},
+    {"POST", "/topic/delete", do_topic_delete},
+    {"POST", "/topic/empty", do_topic_empty},
+    {"POST", "/topic/pause", do_topic_pause},
+    {"POST", "/topic/unpause", do_topic_unpause},
+    {"POST", "/channel/create", do_channel_create},
+    {"POST", "/channel/delete", do_channel_delete},
+    {"POST", "/channel/empty", do_channel_empty},
+    {"POST", "/channel/pause", do_channel_pause},
+    {"POST", "/channel/unpause", do_channel_unpause},
+    {"GET", "/config/:opt", do_config},
+    {"PUT", "/config/:opt", do_config},
+    {"GET", "/debug/pprof/", do_debug_go_runtime},
+    {"GET", "/debug/pprof/cmdline", do_debug_go_runtime},
+    {"GET", "/debug/pprof/symbol", do_debug_go_runtime},
+    {"POST", "/debug/pprof/symbol", do_debug_go_runtime},
+    {"GET", "/debug/pprof/profile", do_debug_go_runtime},
+    {"GET", "/debug/pprof/heap", do_debug_go_runtime},
+    {"GET", "/debug/pprof/goroutine", do_debug_go_runtime},
+    {"GET", "/debug/pprof/block", do_debug_go_runtime},
+    {"GET", "/debug/pprof/threadcreate", do_debug_go_runtime},
+    {"PUT", "/debug/setblockrate", do_debug_setblockrate},
+    {"POST", "/debug/freememory", do_debug_freememory},
+    {"GET", "/metrics", do_metrics},
 };
+
+bool path_matches(std::string_view pattern, std::string_view path) {
+  const auto colon = pattern.find(':');
+  if (colon == std::string_view::npos) return pattern == path;
+  const std::string_view prefix = pattern.substr(0, colon);
+  if (!path.starts_with(prefix)) return false;
+  const std::string_view rest = path.substr(prefix.size());
+  return !rest.empty() && rest.find('/') == std::string_view::npos;
+}
+
+bool has_route(std::string_view method, std::string_view path) {
+  for (const Route& route : kRoutes) {
+    if (route.method == method && path_matches(route.path, path)) return true;
+  }
+  return false;
+}
 
 // httprouter's Allow header: the other methods registered for the path plus OPTIONS, sorted.
 std::string allowed_methods(std::string_view path, std::string_view except) {
   std::vector<std::string_view> methods;
   for (const Route& route : kRoutes) {
-    if (route.path == path && route.method != except) methods.push_back(route.method);
+    if (path_matches(route.path, path) && route.method != except) methods.push_back(route.method);
   }
   if (methods.empty()) return {};
   methods.push_back("OPTIONS");
@@ -256,6 +298,21 @@ std::string allowed_methods(std::string_view path, std::string_view except) {
   return allow;
 }
 
+// httprouter's RedirectTrailingSlash: a path that matches a route of the same method once a trailing slash is
+// added or removed is redirected there (301 for GET, 307 otherwise, so the body is resent).
+std::optional<HttpResponse> trailing_slash_redirect(const HttpRequest& req) {
+  if (req.path.empty() || req.path == "/" || req.method == "CONNECT") return std::nullopt;
+  std::string other = req.path.back() == '/' ? req.path.substr(0, req.path.size() - 1) : req.path + "/";
+  if (!has_route(req.method, other)) return std::nullopt;
+  std::string location = other;
+  if (!req.query.empty()) location += "?" + req.query;
+  if (req.method != "GET") return HttpResponse{307, {{"Location", location}}, {}};
+  // Go's http.Redirect writes a small HTML body for GET.
+  return HttpResponse{301,
+                      {{"Content-Type", "text/html; charset=utf-8"}, {"Location", location}},
+                      "<a href=\"" + location + "\">Moved Permanently</a>.\n\n"};
+}
+
 }  // namespace
 
 std::uint64_t HttpApi::body_limit(const std::string& path) const {
@@ -267,13 +324,14 @@ std::uint64_t HttpApi::body_limit(const std::string& path) const {
 
 HttpResponse HttpApi::handle(const HttpRequest& req) {
   for (const Route& route : kRoutes) {
-    if (route.path != req.path || route.method != req.method) continue;
+    if (route.method != req.method || !path_matches(route.path, req.path)) continue;
     try {
       return route.endpoint(nsqd_, req);
     } catch (const std::exception&) {
       return v1_error(500, "INTERNAL_ERROR");  // nsqd answers a handler panic this way
     }
   }
+  if (auto redirect = trailing_slash_redirect(req)) return *redirect;
   const std::string allow = allowed_methods(req.path, req.method);
   if (allow.empty()) return v1_error(404, "NOT_FOUND");
   if (req.method == "OPTIONS") return HttpResponse{200, {{"Allow", allow}}, {}};

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -33,6 +34,9 @@ class HttpApi {
   // Largest body the io layer should read for this path; more is flagged body_too_large.
   std::uint64_t body_limit(const std::string& path) const;
   HttpResponse handle(const HttpRequest& req);
+  // handle(), but done may run later: in --durable mode a /pub or /mpub is answered once fsynced
+  // (http_durable.cpp). done runs on the engine's thread, at once for everything else.
+  void handle_async(const HttpRequest& req, std::function<void(HttpResponse)> done);
 
  private:
   NSQD& nsqd_;

@@ -11,4 +11,14 @@ void append_message_payload(std::string& out, const Message& msg) {
   out.append(msg.body.view());
 }
 
+MessagePtr decode_message_payload(std::string_view payload) {
+  if (payload.size() < kMessageHeaderSize) return nullptr;
+  auto m = std::make_unique<Message>();
+  m->timestamp = static_cast<std::int64_t>(wire::read_u64(payload.data()));
+  m->attempts = wire::read_u16(payload.data() + 8);
+  m->id = MessageID::from(payload.substr(10, MessageID::kSize));
+  m->body = BodyRef(payload.substr(kMessageHeaderSize));
+  return m;
+}
+
 }  // namespace nsq

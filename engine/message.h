@@ -60,6 +60,8 @@ struct Message {
   std::int64_t delivery_ts = 0;    // monotonic ns of the delivery (TOUCH cap)
   std::int64_t pri = 0;            // monotonic ns: in-flight expiry or deferred due time
   std::int32_t heap_index = -1;    // position in the in-flight or deferred heap
+  // Durable mode: this queue's unacknowledged disk read of the message (0 = none). Not copied by clone().
+  std::uint64_t disk_seq = 0;
 
   // A copy for another channel: same ID, timestamp, attempts, body (shared), deferral.
   std::unique_ptr<Message> clone() const {

@@ -1,6 +1,9 @@
 #include "engine/nsqd.h"
 
+#include "engine/backend_queue.h"
 #include "engine/client.h"
+#include "engine/disk_backend_queue.h"
+#include "engine/metadata.h"
 #include "engine/names.h"
 #include "engine/queue_scanner.h"
 #include "engine/topic.h"
@@ -68,6 +71,8 @@ Topic& NSQD::get_topic(std::string_view name) {
   if (it != topics_.end()) return *it->second;
   auto [ins, _] = topics_.emplace(std::string(name), std::make_unique<Topic>(*this, std::string(name)));
   log(seam::LogLevel::info, "TOPIC(" + std::string(name) + "): created");
+  announce(true, std::string(name));
+  if (!ins->second->ephemeral()) persist_metadata();
   return *ins->second;
 }
 
@@ -82,10 +87,12 @@ void NSQD::delete_topic(std::string_view name) {
   std::unique_ptr<Topic> t = std::move(it->second);
   topics_.erase(it);
   log(seam::LogLevel::info, "TOPIC(" + t->name() + "): deleting");
+  announce(false, t->name());  // then each channel's UNREGISTER as it is deleted
   std::vector<std::string> names;
   for (const auto& [n, ch] : t->channels()) names.push_back(n);
   for (const auto& n : names) t->delete_channel(n);
-  t->empty();
+  t->remove_all();
+  if (!t->ephemeral()) persist_metadata();
 }
 
 void NSQD::maybe_delete_ephemeral_topic(Topic* topic) {
@@ -124,6 +131,145 @@ void NSQD::shutdown() {
   for (auto& [id, c] : clients_) live.push_back(c.get());
   for (Client* c : live) c->force_close("shutdown");
   scanner_->stop();
+}
+
+std::unique_ptr<BackendQueue> NSQD::make_backend(const std::string& queue_name, bool ephemeral) {
+  if (ephemeral) return std::make_unique<DiscardQueue>();
+  if (seams_.fs == nullptr) return std::make_unique<OverflowMemoryQueue>();
+  DiskQueueOptions o;
+  o.data_path = opts_.data_path.empty() ? "." : opts_.data_path;
+  o.max_bytes_per_file = opts_.max_bytes_per_file;
+  o.min_msg_size = static_cast<std::int32_t>(kMessageHeaderSize);
+  o.max_msg_size = static_cast<std::int32_t>(opts_.max_msg_size + static_cast<std::int64_t>(kMessageHeaderSize));
+  o.sync_every = opts_.sync_every;
+  o.sync_timeout_ns = opts_.sync_timeout;
+  auto q = std::make_unique<DiskQueue>(queue_name, std::move(o), *seams_.fs, seams_.clock, seams_.logger);
+  q->set_track_acks(opts_.durable);
+  return std::make_unique<DiskBackendQueue>(std::move(q));
+}
+
+TimingMap NSQD::take_timing(const std::string& queue_name) {
+  if (seams_.fs == nullptr) return {};
+  const std::string path = timing_file_name(opts_.data_path.empty() ? "." : opts_.data_path, queue_name);
+  if (!seams_.fs->exists(path)) return {};
+  std::string text;
+  std::optional<TimingMap> m;
+  if (seams_.fs->read_file(path, text).ok()) m = decode_timing(text);
+  if (!m) log(seam::LogLevel::error, "ignoring unreadable timing file " + path);
+  seams_.fs->remove(path);
+  return m ? std::move(*m) : TimingMap{};
+}
+
+void NSQD::save_timing(const std::string& queue_name, const TimingMap& timing, std::function<void()> done) {
+  if (seams_.fs == nullptr || timing.empty()) {
+    done();
+    return;
+  }
+  const std::string path = timing_file_name(opts_.data_path.empty() ? "." : opts_.data_path, queue_name);
+  auto alive = std::weak_ptr<bool>(alive_);
+  seams_.fs->write_file_atomic(path, encode_timing(timing), [this, alive, path, done](seam::IoResult r) {
+    if (!alive.expired() && !r.ok()) log(seam::LogLevel::error, "failed to write " + path + " - " + r.message);
+    done();
+  });
+}
+
+std::string NSQD::metadata_path() const {
+  return (opts_.data_path.empty() ? std::string(".") : opts_.data_path) + "/nsqd.dat";
+}
+
+std::string NSQD::load_metadata() {
+  if (seams_.fs == nullptr) return {};
+  const std::string path = metadata_path();
+  std::string text;
+  if (seams_.fs->exists(path)) {
+    if (seam::IoResult r = seams_.fs->read_file(path, text); !r.ok()) {
+      return "failed to read metadata from " + path + " - " + r.message;
+    }
+  }
+  if (!text.empty()) {
+    std::string err;
+    std::optional<Metadata> m = decode_metadata(text, err);
+    if (!m) return "failed to parse metadata in " + path + " - " + err;
+    // Channels first, then the topic starts: the backlog goes to every restored channel, not the first one.
+    loading_ = true;
+    std::vector<Topic*> loaded;
+    for (const TopicMetadata& tm : m->topics) {
+      if (!is_valid_topic_name(tm.name)) {
+        log(seam::LogLevel::warn, "skipping creation of invalid topic " + tm.name);
+        continue;
+      }
+      Topic& t = get_topic(tm.name);
+      if (tm.paused) t.pause();
+      for (const ChannelMetadata& cm : tm.channels) {
+        if (!is_valid_channel_name(cm.name)) {
+          log(seam::LogLevel::warn, "skipping creation of invalid channel " + cm.name);
+          continue;
+        }
+        Channel& c = t.get_channel(cm.name);
+        if (cm.paused) c.pause();
+      }
+      loaded.push_back(&t);
+    }
+    loading_ = false;
+    for (Topic* t : loaded) t->start();
+  }
+  persist_metadata();
+  return {};
+}
+
+void NSQD::persist_metadata() {
+  if (seams_.fs == nullptr || loading_ || metadata_write_scheduled_) return;
+  metadata_write_scheduled_ = true;
+  defer([this] {
+    metadata_write_scheduled_ = false;
+    write_metadata_now({});
+  });
+}
+
+void NSQD::write_metadata_now(std::function<void()> done) {
+  if (done) metadata_waiters_.push_back(std::move(done));
+  if (metadata_write_running_) {
+    metadata_write_again_ = true;
+    return;
+  }
+  metadata_write_running_ = true;
+  metadata_write_again_ = false;
+  Metadata m;
+  for (const auto& [name, t] : topics_) {
+    if (t->ephemeral()) continue;
+    TopicMetadata tm{name, t->paused(), {}};
+    for (const auto& [cname, ch] : t->channels()) {
+      if (!ch->ephemeral()) tm.channels.push_back(ChannelMetadata{cname, ch->paused()});
+    }
+    m.topics.push_back(std::move(tm));
+  }
+  std::vector<std::function<void()>> waiters = std::move(metadata_waiters_);
+  metadata_waiters_.clear();
+  auto alive = std::weak_ptr<bool>(alive_);
+  seams_.fs->write_file_atomic(metadata_path(), encode_metadata(m),
+                               [this, alive, waiters = std::move(waiters)](seam::IoResult r) {
+                                 if (alive.expired()) return;
+                                 if (!r.ok()) log(seam::LogLevel::error, "failed to persist metadata - " + r.message);
+                                 metadata_write_running_ = false;
+                                 for (const auto& w : waiters) w();
+                                 if (metadata_write_again_) write_metadata_now({});
+                               });
+}
+
+void NSQD::close(std::function<void()> done) {
+  auto remaining = std::make_shared<int>(1);
+  auto one_done = [remaining, done = std::move(done)] {
+    if (--*remaining == 0 && done) done();
+  };
+  if (seams_.fs != nullptr) {
+    ++*remaining;
+    write_metadata_now(one_done);
+  }
+  for (auto& [name, t] : topics_) {
+    ++*remaining;
+    t->close(one_done);
+  }
+  one_done();
 }
 
 }  // namespace nsq

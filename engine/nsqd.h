@@ -16,21 +16,27 @@
 #include "engine/seam/file_system.h"
 #include "engine/seam/logger.h"
 #include "engine/seam/network.h"
+#include "engine/seam/process.h"
 #include "engine/seam/random.h"
 #include "engine/stats.h"
+#include "engine/timing_file.h"
 
 namespace nsq {
 
 class Topic;
 class Client;
 class QueueScanner;
+class BackendQueue;
 
 // The outside world as the engine sees it.
 struct Seams {
   seam::Clock& clock;
   seam::Random& random;
   seam::Logger& logger;
-  seam::FileSystem* fs = nullptr;  // persistence (a later issue); null = memory only
+  seam::FileSystem* fs = nullptr;  // data-path files (disk queues, nsqd.dat); null = memory only
+  seam::ProcessInfo* process = nullptr;  // memory/CPU/fd figures for /stats and /metrics; null = unknown (zeros)
+  seam::DatagramSender* datagrams = nullptr;  // statsd; null = statsd disabled
+  seam::Dialer* dialer = nullptr;             // outgoing connections (nsqlookupd); null = none
 };
 
 class NSQD {
@@ -57,6 +63,25 @@ class NSQD {
   void shutdown();
   bool exiting() const { return exiting_; }
 
+  // --- persistence (no-ops without a file system)
+  // Reads <data-path>/nsqd.dat and creates its topics and channels (paused flags restored); each topic starts
+  // handing messages to its channels only once all its channels exist. Then rewrites nsqd.dat. Returns "" or
+  // the fatal error text ("failed to parse metadata in ..."); on error nothing was created and nothing written.
+  std::string load_metadata();
+  // Rewrites nsqd.dat soon (coalesced, asynchronous). Called on topic/channel create, delete, pause, unpause.
+  void persist_metadata();
+  // Clean shutdown's flush (call after shutdown()): writes nsqd.dat, then every channel's memory, in-flight and
+  // deferred messages and every topic's memory queue to their disk queues, syncs them, and calls done once
+  // everything is durable.
+  void close(std::function<void()> done);
+  bool loading() const { return loading_; }
+  seam::FileSystem* file_system() { return seams_.fs; }
+  // The overflow queue for a topic ("topic") or channel ("topic:channel").
+  std::unique_ptr<BackendQueue> make_backend(const std::string& queue_name, bool ephemeral);
+  // The queue's timing side file (engine/timing_file.h): read and removed at start, written at clean shutdown.
+  TimingMap take_timing(const std::string& queue_name);
+  void save_timing(const std::string& queue_name, const TimingMap& timing, std::function<void()> done);
+
   // Ports actually bound, for /info (and lookupd later).
   void set_ports(int tcp_port, int http_port) { tcp_port_ = tcp_port; http_port_ = http_port; }
   int tcp_port() const { return tcp_port_; }
@@ -65,6 +90,7 @@ class NSQD {
   // "OK", or "NOK - <last disk error>".
   std::string health() const { return health_.empty() ? "OK" : "NOK - " + health_; }
   bool healthy() const { return health_.empty(); }
+  // The last disk write's outcome: an error makes the daemon unhealthy, "" (a later success) clears it.
   void set_health(std::string err) { health_ = std::move(err); }
 
   const Options& options() const { return opts_; }
@@ -74,6 +100,19 @@ class NSQD {
   seam::Logger& logger() { return seams_.logger; }
   QueueScanner& scanner() { return *scanner_; }
   std::size_t client_count() const { return clients_.size(); }
+  const std::map<std::uint64_t, std::unique_ptr<Client>>& clients() const { return clients_; }
+  seam::ProcessInfo* process_info() { return seams_.process; }
+  seam::DatagramSender* datagram_sender() { return seams_.datagrams; }
+  seam::Dialer* dialer() { return seams_.dialer; }
+
+  // nsqlookupd registration events (set by LookupPeers): REGISTER (add) or UNREGISTER a topic ("" channel) or a
+  // channel. Not announced while loading metadata: a (re)connect replays the whole state anyway.
+  std::function<void(bool add, const std::string& topic, const std::string& channel)> on_registration;
+  void announce(bool add, const std::string& topic, const std::string& channel = {}) {
+    if (on_registration && !loading()) on_registration(add, topic, channel);
+  }
+  // PUT /config/nsqlookupd_tcp_addresses changed the peer list.
+  std::function<void()> on_lookupd_addresses_changed;
   std::uint64_t next_client_id() { return ++last_client_id_; }
 
   // Engine internals: a client's connection is gone; destroy it after the current handler.
@@ -98,9 +137,18 @@ class NSQD {
   int tcp_port_ = 0;
   int http_port_ = 0;
   bool exiting_ = false;
+  bool loading_ = false;
+  bool metadata_write_running_ = false;
+  bool metadata_write_again_ = false;
+  bool metadata_write_scheduled_ = false;
+  std::vector<std::function<void()>> metadata_waiters_;
+  void write_metadata_now(std::function<void()> done);
+  std::string metadata_path() const;
   bool reap_scheduled_ = false;
   std::string health_;
   std::set<seam::TimerId> deferred_tasks_;
+  // Lets an I/O completion that arrives after destruction see that the engine is gone.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace nsq

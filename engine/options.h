@@ -38,6 +38,10 @@ struct Options {
   std::int64_t max_bytes_per_file = 100 * 1024 * 1024;
   std::int64_t sync_every = 2500;
   std::int64_t sync_timeout = 2 * kSecond;
+  // nsqd-cpp only (off = nsqd's behaviour): PUB/MPUB/DPUB answer OK once their messages are fsynced (group
+  // commit), every message goes through the disk queues, and a channel's read position on disk never passes a
+  // message that is not FINished, so a crash loses no acknowledged, unfinished message (at least once).
+  bool durable = false;
 
   // queue scan (interval, refresh and dirty percent are hidden in nsqd; options here)
   int queue_scan_worker_pool_max = 4;

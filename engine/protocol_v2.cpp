@@ -6,6 +6,7 @@
 #include "engine/names.h"
 #include "engine/nsqd.h"
 #include "engine/topic.h"
+#include "engine/planted_bugs.h"
 #include "engine/wire.h"
 
 namespace nsq {
@@ -392,6 +393,7 @@ bool Client::cmd_fin(ParsedCommand& cmd) {
   }
   ++finish_count_;
   if (in_flight_count_ > 0) --in_flight_count_;
+  if (planted::bugs.fin_double_count && in_flight_count_ > 0) [[unlikely]] --in_flight_count_;
   if (channel_ != nullptr) channel_->pump();
   return true;
 }
@@ -453,6 +455,10 @@ bool Client::cmd_pub(ParsedCommand& cmd) {
     return send_error("E_PUB_FAILED", "PUB failed " + err, true);
   }
   published(topic_name, 1);
+  if (topic.durable()) {
+    reply_when_durable(topic, "E_PUB_FAILED", "PUB");
+    return true;
+  }
   send_response(kOK);
   return true;
 }
@@ -468,6 +474,10 @@ bool Client::cmd_dpub(ParsedCommand& cmd) {
     return send_error("E_DPUB_FAILED", "DPUB failed " + err, true);
   }
   published(topic_name, 1);
+  if (topic.durable()) {
+    reply_when_durable(topic, "E_DPUB_FAILED", "DPUB");
+    return true;
+  }
   send_response(kOK);
   return true;
 }
@@ -482,6 +492,10 @@ bool Client::cmd_mpub(ParsedCommand& cmd) {
     }
   }
   published(topic_name, cmd.messages.size());
+  if (topic.durable()) {
+    reply_when_durable(topic, "E_MPUB_FAILED", "MPUB");
+    return true;
+  }
   send_response(kOK);
   return true;
 }

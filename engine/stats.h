@@ -3,7 +3,10 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "engine/e2e_latency.h"
 
 namespace nsq {
 
@@ -23,7 +26,8 @@ struct ClientStats {
   bool deflate = false;
   bool snappy = false;
   bool tls = false;
-  std::vector<std::pair<std::string, std::uint64_t>> pub_counts;
+  std::vector<std::pair<std::string, std::uint64_t>> pub_counts;  // every topic published to, sorted
+  bool producer = false;                                           // published at least once
 };
 
 struct ChannelStats {
@@ -38,6 +42,7 @@ struct ChannelStats {
   std::int64_t client_count = 0;
   std::vector<ClientStats> clients;
   bool paused = false;
+  E2eResult e2e_processing_latency;
 };
 
 struct TopicStats {
@@ -48,6 +53,7 @@ struct TopicStats {
   std::uint64_t message_count = 0;
   std::uint64_t message_bytes = 0;
   bool paused = false;
+  E2eResult e2e_processing_latency;  // merge of all its channels' streams
 };
 
 }  // namespace nsq

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "engine/guid.h"
 #include "engine/message.h"
 #include "engine/stats.h"
+#include "engine/timing_file.h"
 
 namespace nsq {
 
@@ -50,10 +52,21 @@ class Topic {
   bool paused() const { return paused_; }
   // Drops the topic's own queued messages (channels untouched).
   void empty();
+  // Deletion: drops the topic's own queued messages and deletes its disk queue files.
+  void remove_all();
   void close_all_clients();
+  // Metadata load creates a topic stopped, so that all of its channels exist before the backlog is handed out.
+  void start();
+  // Clean shutdown: closes every channel (flushing it to disk), then writes the memory queue to the disk queue
+  // and syncs it; done runs once all of that is durable.
+  void close(std::function<void()> done);
+  // Durable mode: done(error or "") once every message put so far is fsynced (group commit: all publishes that
+  // arrive while one sync runs share the next). At once ("") otherwise.
+  void when_durable(std::function<void(std::string)> done);
+  bool durable() const;
 
-  std::int64_t depth() const { return static_cast<std::int64_t>(memory_.size()) + backend_->depth(); }
-  std::int64_t backend_depth() const { return backend_->depth(); }
+  std::int64_t depth() const;
+  std::int64_t backend_depth() const;
   std::uint64_t message_count() const { return message_count_; }
   std::uint64_t message_bytes() const { return message_bytes_; }
   TopicStats stats(std::string_view channel_filter, bool include_clients) const;
@@ -61,15 +74,23 @@ class Topic {
  private:
   void fan_out(MessagePtr msg);
   void drain();  // hand queued messages to the channels while there are channels and not paused
-  void enqueue(MessagePtr msg);
+  std::string enqueue(MessagePtr msg);  // "" or the backend's write error
+  void commit_fan_out();
+  void close_own_queue(std::function<void()> done);
 
   NSQD& nsqd_;
   std::string name_;
   bool ephemeral_;
   bool paused_ = false;
+  bool started_ = true;
+  bool closing_ = false;
   GuidFactory guid_;
   std::deque<MessagePtr> memory_;
   std::unique_ptr<BackendQueue> backend_;
+  std::vector<std::uint64_t> to_ack_;  // durable mode: disk reads fanned out, waiting for the channels' sync
+  bool commit_running_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  TimingMap restored_timing_;  // DPUB delays of messages on the topic's disk queue (restored or overflowed)
   std::map<std::string, std::unique_ptr<Channel>, std::less<>> channels_;
   std::uint64_t message_count_ = 0;
   std::uint64_t message_bytes_ = 0;

@@ -132,9 +132,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void dispatch() {
     auto& body = parser_->get().body();
     request_.body = std::move(body);
-    const HttpResponse answer = api_.handle(request_);
+    // Usually answered at once; a --durable publish is answered once its messages are fsynced.
+    api_.handle_async(request_, [self = shared_from_this()](HttpResponse answer) {
+      if (self->closed_) return;
+      self->respond(answer);
+    });
+  }
+
+  void respond(const HttpResponse& answer) {
     const bool keep_alive = parser_->get().keep_alive() && !must_close_;
     response_.emplace(static_cast<http::status>(answer.status), parser_->get().version());
+    // Go's reason phrase for 413 (Beast says "Payload Too Large").
+    if (answer.status == 413) response_->reason("Request Entity Too Large");
     for (const auto& [name, value] : answer.headers) response_->insert(name, value);
     response_->body() = answer.body;
     response_->keep_alive(keep_alive);

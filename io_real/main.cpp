@@ -1,8 +1,9 @@
 // The nsqd binary: options → data-path lock → listeners → engine, all on one io_context.
 //
 // Threading: the engine is single-threaded by design. One thread runs the io_context, and every socket
-// completion, HTTP request, timer and signal is handled on it, so no engine state needs a lock. No other
-// thread is started.
+// completion, HTTP request, timer and signal is handled on it, so no engine state needs a lock. The only other
+// thread is PosixFileSystem's I/O thread, which runs fsyncs (and the atomic nsqd.dat/.meta rewrites) so that a
+// slow disk never stalls the loop; it touches no engine state and posts its completions back to the loop.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/system/system_error.hpp>
@@ -26,9 +27,15 @@
 #include "io_real/data_dir_lock.h"
 #include "io_real/http_server.h"
 #include "io_real/options_parser.h"
+#include "io_real/posix_file_system.h"
 #include "io_real/os_random.h"
+#include "io_real/process_info.h"
 #include "io_real/spdlog_logger.h"
 #include "io_real/tcp_listener.h"
+#include "io_real/udp_sender.h"
+#include "io_real/tcp_dialer.h"
+#include "engine/lookup_peer.h"
+#include "engine/statsd.h"
 
 namespace {
 
@@ -84,7 +91,19 @@ int run(nsq::Options options) {
                              listen_error(options.tcp_address, e));
   }
 
-  nsq::NSQD nsqd(options, nsq::Seams{clock, random, logger, nullptr});
+  // Declared before the engine so it outlives it: its destructor finishes queued syncs and joins the I/O thread.
+  nsq::io_real::PosixFileSystem fs(io);
+  // An empty data-path stays "" (as /config shows it) and the engine's files are relative to the working dir.
+  nsq::io_real::LinuxProcessInfo process_info;
+  nsq::io_real::UdpSender udp_sender(io);
+  nsq::io_real::TcpDialer dialer(io);
+  nsq::NSQD nsqd(options, nsq::Seams{clock, random, logger, &fs, &process_info, &udp_sender, &dialer});
+  nsq::StatsdPusher statsd(nsqd);
+  nsq::LookupPeers lookup_peers(nsqd);
+  // nsqd.dat before serving: topics, channels and paused flags come back; a malformed file is fatal.
+  if (const std::string error = nsqd.load_metadata(); !error.empty()) {
+    return fatal(logger, "failed to load metadata - " + error);
+  }
   nsq::HttpApi api(nsqd);
   std::optional<nsq::io_real::HttpServer> http;
   if (!options.http_address.empty()) {
@@ -104,6 +123,8 @@ int run(nsq::Options options) {
     logger.log(LogLevel::info, "HTTP: listening on " + http->local_address());
     http->start();
   }
+  statsd.start();  // no-op without --statsd-address
+  lookup_peers.start();  // one peer per --lookupd-tcp-address
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -112,11 +133,17 @@ int run(nsq::Options options) {
     tcp->close();
     logger.log(LogLevel::info, "TCP: closing " + tcp->local_address());
     nsqd.shutdown();
+    statsd.stop();
+    lookup_peers.stop();
     if (http) {
       http->close();
       logger.log(LogLevel::info, "HTTP: closing " + http->local_address());
     }
-    io.stop();  // run() returns; the drain below gives closing connections a bounded time to flush
+    // Queues go to disk and are synced before we stop the loop; run() returns once that is done.
+    nsqd.close([&] {
+      logger.log(LogLevel::info, "NSQ: bye");
+      io.stop();  // the drain below gives closing connections a bounded time to flush
+    });
   });
 
   io.run();
@@ -136,6 +163,10 @@ int main(int argc, char** argv) {
   if (!outcome.out.empty()) std::cout << outcome.out << std::flush;
   if (!outcome.err.empty()) std::cerr << outcome.err << std::flush;
   if (!outcome.options) return outcome.exit_code;
+  if (const auto refused = nsq::io_real::unsupported_option(*outcome.options)) {
+    std::cerr << outcome.options->log_prefix << "FATAL: failed to instantiate nsqd - " << *refused << "\n";
+    return 1;
+  }
   try {
     return run(std::move(*outcome.options));
   } catch (const std::exception& e) {

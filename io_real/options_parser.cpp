@@ -66,6 +66,7 @@ const Spec kSpecs[] = {
   {"max-bytes-per-file", "max_bytes_per_file", Kind::integer, &Options::max_bytes_per_file, "number of bytes per diskqueue file before rolling"},
   {"sync-every", "sync_every", Kind::integer, &Options::sync_every, "number of messages per diskqueue fsync"},
   {"sync-timeout", "sync_timeout", Kind::duration, &Options::sync_timeout, "duration of time per diskqueue fsync"},
+  {"durable", "durable", Kind::boolean, &Options::durable, "(nsqd-cpp) answer PUB/MPUB/DPUB only after fsync and never lose an acknowledged, unfinished message in a crash"},
   {"queue-scan-worker-pool-max", "queue_scan_worker_pool_max", Kind::integer, &Options::queue_scan_worker_pool_max, "max concurrency for checking in-flight and deferred message timeouts"},
   {"queue-scan-selection-count", "queue_scan_selection_count", Kind::integer, &Options::queue_scan_selection_count, "number of channels to check per cycle (every 100ms) for in-flight and deferred timeouts"},
   {"queue-scan-interval", "queue_scan_interval", Kind::duration, &Options::queue_scan_interval, "time between queue scan cycles (hidden option in nsqd)"},
@@ -318,6 +319,20 @@ std::optional<std::string> validate(Options& o) {
 }
 
 }  // namespace
+
+std::optional<std::string> unsupported_option(const Options& o) {
+  const auto refuse = [](const std::string& what, const std::string& issue) {
+    return what + " is not implemented yet in nsqd-cpp (" + issue + "); refusing to start without it";
+  };
+  const std::string tls = "TLS: issue #7";
+  if (!o.tls_cert.empty()) return refuse("--tls-cert", tls);
+  if (!o.tls_key.empty()) return refuse("--tls-key", tls);
+  if (!o.tls_client_auth_policy.empty()) return refuse("--tls-client-auth-policy", tls);
+  if (!o.tls_root_ca_file.empty()) return refuse("--tls-root-ca-file", tls);
+  if (o.tls_required != 0) return refuse("--tls-required", tls);
+  if (!o.auth_http_addresses.empty()) return refuse("--auth-http-address", "AUTH: issue #7");
+  return std::nullopt;
+}
 
 std::int64_t default_node_id(const std::string& hostname) {
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -25,7 +25,7 @@ class SpdlogLogger final : public seam::Logger {
 
   bool enabled(seam::LogLevel level) const override { return level >= level_; }
   void log(seam::LogLevel level, std::string_view line) override;
-  void set_level(seam::LogLevel level) { level_ = level; }
+  void set_level(seam::LogLevel level) override { level_ = level; }
 
  private:
   seam::LogLevel level_;

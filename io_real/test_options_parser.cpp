@@ -175,3 +175,42 @@ TEST(OptionsParser, TlsClientAuthPolicyImpliesTlsRequired) {
 
 }  // namespace
 }  // namespace nsq::io_real
+
+namespace nsq::io_real {
+namespace {
+
+// Flags nsqd accepts whose features nsqd-cpp lacks are refused with the issue that brings them, never ignored.
+TEST(UnsupportedOptions, RefusedWithTheirIssue) {
+  EXPECT_FALSE(unsupported_option(Options{}).has_value());
+  auto with = [](auto change) {
+    Options o;
+    change(o);
+    return unsupported_option(o).value_or("");
+  };
+  EXPECT_NE(with([](Options& o) { o.tls_cert = "c.pem"; }).find("--tls-cert is not implemented yet"), std::string::npos);
+  EXPECT_NE(with([](Options& o) { o.tls_key = "k.pem"; }).find("--tls-key"), std::string::npos);
+  EXPECT_NE(with([](Options& o) { o.tls_client_auth_policy = "require"; }).find("issue #7"), std::string::npos);
+  EXPECT_NE(with([](Options& o) { o.tls_root_ca_file = "ca.pem"; }).find("--tls-root-ca-file"), std::string::npos);
+  EXPECT_NE(with([](Options& o) { o.tls_required = 1; }).find("--tls-required"), std::string::npos);
+  EXPECT_NE(with([](Options& o) { o.auth_http_addresses = {"a:1"}; }).find("--auth-http-address"), std::string::npos);
+  EXPECT_FALSE(unsupported_option([] {
+                 Options o;
+                 o.statsd_address = "127.0.0.1:8125";  // implemented
+                 o.lookupd_tcp_addresses = {"127.0.0.1:4160"};
+                 return o;
+               }())
+                   .has_value());
+  // Inert without TLS in nsqd too, or honoured (compression is simply never granted): accepted.
+  EXPECT_FALSE(unsupported_option([] {
+                 Options o;
+                 o.tls_min_version = 0x0303;
+                 o.snappy = false;
+                 o.deflate = false;
+                 o.max_deflate_level = 9;
+                 return o;
+               }())
+                   .has_value());
+}
+
+}  // namespace
+}  // namespace nsq::io_real

@@ -14,6 +14,8 @@ class Logger {
   virtual ~Logger() = default;
   virtual bool enabled(LogLevel level) const = 0;
   virtual void log(LogLevel level, std::string_view line) = 0;
+  // PUT /config/log_level changes the level at run time.
+  virtual void set_level(LogLevel) {}
 };
 
 }  // namespace nsq::seam

@@ -55,3 +55,31 @@ class Listener {
 };
 
 }  // namespace nsq::seam
+
+namespace nsq::seam {
+
+// Connectionless datagrams (statsd). io_real sends UDP with Asio; io_sim records them.
+class DatagramSender {
+ public:
+  virtual ~DatagramSender() = default;
+  // Sends one datagram to "host:port". Returns "" or an error text (unresolvable address, socket error). Never
+  // blocks on the network and never calls back.
+  virtual std::string send_to(const std::string& address, std::string_view payload) = 0;
+};
+
+}  // namespace nsq::seam
+
+namespace nsq::seam {
+
+// Outgoing stream connections (nsqlookupd). io_real connects with Asio, io_sim through its simulated network.
+class Dialer {
+ public:
+  // conn is null on failure, with error set ("dial tcp host:port: connection refused").
+  using DialFn = std::function<void(std::unique_ptr<Connection> conn, std::string error)>;
+  virtual ~Dialer() = default;
+  // Connects to "host:port" within timeout_ns. done runs later on the engine's thread, never inside dial(); the
+  // connection it gets is not started yet.
+  virtual void dial(const std::string& address, std::int64_t timeout_ns, DialFn done) = 0;
+};
+
+}  // namespace nsq::seam

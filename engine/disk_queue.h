@@ -1,0 +1,140 @@
+// A FIFO of byte records on disk in go-diskqueue v1.1.0's format, so the Go nsqd and nsqd-cpp can open each
+// other's data directories:
+//   <dir>/<name>.diskqueue.%06d.dat   records [int32 BE length][payload], a new file past max_bytes_per_file
+//   <dir>/<name>.diskqueue.meta.dat   "depth\nreadFileNum,readPos\nwriteFileNum,writePos\n", replaced atomically
+//
+// Writes and reads are synchronous (page cache). Syncs (fsync of the written files, then the .meta rewrite) are
+// asynchronous through the file-system seam, one at a time; requests that arrive while one runs share the
+// next one (group commit). Sync triggers as go-diskqueue: every sync_every reads+writes, every sync_timeout
+// if anything happened, on roll, on entering a new read file, after a read error, on close.
+//
+// One deliberate difference, invisible in the format: a file that has been read to its end is deleted, and a
+// corrupt one renamed to .bad, only after a .meta that no longer points into it is durable. go-diskqueue does
+// both at once, so a crash before the next .meta write left a .meta pointing at a missing file and lost the
+// records read from it but not yet durably consumed; here a crash replays those reads instead.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/seam/clock.h"
+#include "engine/seam/file_system.h"
+#include "engine/seam/logger.h"
+
+namespace nsq {
+
+struct DiskQueueOptions {
+  std::string data_path;
+  std::int64_t max_bytes_per_file = 100 * 1024 * 1024;
+  std::int32_t min_msg_size = 26;
+  std::int32_t max_msg_size = 1024 * 1024 + 26;
+  std::int64_t sync_every = 2500;
+  std::int64_t sync_timeout_ns = 2'000'000'000;
+};
+
+class DiskQueue {
+ public:
+  // Reads the .meta file (a missing one means an empty queue) synchronously.
+  DiskQueue(std::string name, DiskQueueOptions opts, seam::FileSystem& fs, seam::Clock& clock,
+            seam::Logger& logger);
+  ~DiskQueue();
+  DiskQueue(const DiskQueue&) = delete;
+  DiskQueue& operator=(const DiskQueue&) = delete;
+
+  // Appends one record. Returns "" or the error (bad size, write failure, closed).
+  std::string put(std::string_view payload);
+  // The next record, or nullopt when nothing is readable. Corrupt data is renamed to .bad and skipped here.
+  // With ack tracking on, *seq receives the read's sequence number for ack().
+  std::optional<std::string> read_next(std::uint64_t* seq = nullptr);
+
+  // Ack tracking (durable mode): the read position written to .meta is that of the oldest read not yet acked,
+  // and no file is deleted or set aside before it, so a crash replays every unacknowledged read.
+  void set_track_acks(bool on) { track_acks_ = on; }
+  void ack(std::uint64_t seq);
+  void ack_all();
+  std::size_t unacked() const { return outstanding_.size(); }
+  // Whether read_next() may return something (the stored depth can disagree after a crash or corruption).
+  bool readable() const { return read_file_num_ < write_file_num_ || read_pos_ < write_pos_; }
+  std::int64_t depth() const { return depth_; }
+
+  // Asks for a sync; done(result) runs once a sync that started after this call has finished.
+  void sync(seam::IoCallback done = {});
+  // Deletes every data file and the .meta, continuing at the next file number (go-diskqueue Empty).
+  void empty();
+  // Final sync, then no more timers or writes; done runs when the data and .meta are durable.
+  void close(seam::IoCallback done);
+  // Deletes all files and stops (topic/channel deletion).
+  void remove_all();
+
+  const std::string& name() const { return name_; }
+  std::string file_name(std::int64_t num) const;
+  std::string meta_file_name() const;
+  // Position of the next read: (file number, offset).
+  std::int64_t read_file_num() const { return read_file_num_; }
+  std::int64_t read_pos() const { return read_pos_; }
+  std::int64_t write_file_num() const { return write_file_num_; }
+  std::int64_t write_pos() const { return write_pos_; }
+  bool sync_running() const { return sync_running_; }
+
+ private:
+  void load_meta();
+  std::int64_t last_data_file_num();
+  std::string meta_text() const;
+  void handle_read_error(const std::string& why);
+  void finish_read_file();
+  void check_tail();
+  void set_aside_bad_file(std::int64_t num);
+  void count_op();
+  void start_sync();
+  void arm_sync_timer();
+  void log(seam::LogLevel level, const std::string& text);
+
+  std::string name_;
+  DiskQueueOptions opts_;
+  seam::FileSystem& fs_;
+  seam::Clock& clock_;
+  seam::Logger& logger_;
+
+  std::int64_t depth_ = 0;
+  std::int64_t read_file_num_ = 0;
+  std::int64_t read_pos_ = 0;
+  std::int64_t write_file_num_ = 0;
+  std::int64_t write_pos_ = 0;
+  // End of the current read file once the writer has moved past it (-1: not known yet).
+  std::int64_t max_read_ = -1;
+
+  std::shared_ptr<seam::File> read_file_;
+  std::shared_ptr<seam::File> write_file_;
+  bool write_dirty_ = false;                             // write_file_ has writes not yet fsynced
+  std::vector<std::shared_ptr<seam::File>> unsynced_;    // rolled-away files with writes not yet fsynced
+  std::vector<std::int64_t> delete_after_sync_;          // fully read files, deleted once .meta moved past them
+  std::vector<std::int64_t> bad_after_sync_;             // corrupt files, renamed .bad once .meta moved past them
+
+  struct Outstanding {
+    std::int64_t file;
+    std::int64_t pos;
+    bool acked;
+  };
+  bool track_acks_ = false;
+  std::deque<Outstanding> outstanding_;  // reads handed over, oldest first; front is never acked
+  std::uint64_t first_seq_ = 1;          // seq of outstanding_.front()
+  // The read position a crash must resume from.
+  std::int64_t durable_read_file() const { return outstanding_.empty() ? read_file_num_ : outstanding_.front().file; }
+
+  std::int64_t ops_since_sync_ = 0;
+  bool sync_running_ = false;
+  bool sync_again_ = false;
+  std::vector<seam::IoCallback> waiting_;  // for the next sync to start
+  seam::TimerId sync_timer_ = seam::kNoTimer;
+  bool closed_ = false;
+  bool removed_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace nsq
