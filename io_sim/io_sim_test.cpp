@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "io_sim/prng.h"
+#include "io_sim/sim_dialer.h"
 #include "io_sim/sim_logger.h"
 #include "io_sim/sim_network.h"
 #include "io_sim/trace.h"
@@ -321,6 +322,51 @@ TEST(SimLogger, LinesGoToTheTraceAndChangeTheHash) {
   EXPECT_NE(trace.hash(), h0);
   ASSERT_EQ(trace.tail().size(), 1u);
   EXPECT_NE(trace.tail().back().find("new client"), std::string::npos);
+}
+
+// ---------------------------------------------------------------------------------------------- dialer
+
+TEST(SimDialer, ConnectsLaterThroughTheNetworkAndRefusesWithoutListener) {
+  VirtualClock clock;
+  Trace trace;
+  SimNetwork net(clock, Prng(7), &trace);
+  auto listener = net.listen("10.0.0.9:4160");
+  std::unique_ptr<seam::Connection> server;
+  CallbackHandler server_handler;
+  std::string server_got;
+  server_handler.read = [&](std::string_view d) { server_got += d; };
+  listener->start([&](std::unique_ptr<seam::Connection> c) {
+    server = std::move(c);
+    server->start(&server_handler);
+  });
+  SimDialer dialer(net);
+  std::unique_ptr<seam::Connection> conn;
+  bool called = false;
+  dialer.dial("10.0.0.9:4160", 1'000'000'000, [&](std::unique_ptr<seam::Connection> c, std::string error) {
+    called = true;
+    EXPECT_TRUE(error.empty());
+    conn = std::move(c);
+  });
+  EXPECT_FALSE(called);  // never inside dial()
+  clock.run_until_idle(1000);
+  ASSERT_TRUE(called);
+  ASSERT_TRUE(conn);
+  CallbackHandler client_handler;
+  conn->start(&client_handler);
+  conn->write("  V1");
+  clock.run_until_idle(100000);
+  EXPECT_EQ(server_got, "  V1");
+
+  std::unique_ptr<seam::Connection> refused;
+  std::string closed_reason;
+  CallbackHandler refused_handler;
+  refused_handler.closed = [&](std::string_view r) { closed_reason = std::string(r); };
+  dialer.dial("10.0.0.9:9999", 1'000'000'000, [&](std::unique_ptr<seam::Connection> c, std::string) {
+    refused = std::move(c);
+    refused->start(&refused_handler);
+  });
+  clock.run_until_idle(100000);
+  EXPECT_EQ(closed_reason, "connection refused");
 }
 
 }  // namespace
