@@ -96,7 +96,8 @@ SimNetwork::Pipe* SimNetwork::find(std::uint64_t id) {
 }
 
 std::int64_t SimNetwork::arrival_time(Side& from) {
-  const std::int64_t t = clock_.now_ns() + rng_.range(config_.min_latency_ns, config_.max_latency_ns);
+  std::int64_t t = clock_.now_ns() + rng_.range(config_.min_latency_ns, config_.max_latency_ns);
+  if (extra_latency_ns_ > 0) t += rng_.range(0, extra_latency_ns_);
   from.last_arrival = std::max(from.last_arrival, t);
   return from.last_arrival;
 }
@@ -173,6 +174,7 @@ void SimNetwork::start(std::uint64_t id, int s, seam::ConnectionHandler* handler
 void SimNetwork::write(std::uint64_t id, int s, std::string&& bytes) {
   Pipe* p = find(id);
   if (p == nullptr || bytes.empty()) return;
+  if (s == 0 && tap_ != nullptr) tap_->server_write(id, bytes);
   Side& me = p->side[s];
   if (me.closed || me.dead || me.eof_sent) return;
   me.outq += bytes;
@@ -314,6 +316,7 @@ void SimNetwork::deliver(std::uint64_t id, int s) {
     std::string data = std::move(me.held);
     me.held.clear();
     seam::ConnectionHandler* h = me.handler;
+    if (s == 0 && tap_ != nullptr) tap_->server_read(id, data);
     h->on_read(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
     // The handler may have closed or destroyed its end: look everything up again.
     kick(id, peer_of(s));

@@ -28,6 +28,17 @@ namespace nsq::io_sim {
 class Trace;
 class SimNetwork;
 
+// Sees the engine's side of every connection (side 0, the server end), for a reference model that must
+// know exactly what the engine processed and when: server_read runs right before the engine's on_read gets
+// the bytes (so everything the engine does in that call follows it), server_write whenever the engine writes
+// (even to a connection that is already dead: the engine believes it sent those bytes).
+class ServerTap {
+ public:
+  virtual ~ServerTap() = default;
+  virtual void server_read(std::uint64_t conn_id, std::string_view bytes) = 0;
+  virtual void server_write(std::uint64_t conn_id, std::string_view bytes) = 0;
+};
+
 struct NetworkConfig {
   std::int64_t min_latency_ns = 20'000;        // one-way latency of a chunk: uniform in [min, max]
   std::int64_t max_latency_ns = 2'000'000;
@@ -119,6 +130,11 @@ class SimNetwork {
   // Stall or un-stall every connection, present and future.
   void set_partitioned(bool partitioned);
 
+  // Installs (or with null removes) the observer of the server ends.
+  void set_server_tap(ServerTap* tap) { tap_ = tap; }
+  // Fault hook: chunks sent from now on take up to this much extra one-way latency (0 = none).
+  void set_extra_latency(std::int64_t max_extra_ns) { extra_latency_ns_ = max_extra_ns; }
+
   std::vector<std::uint64_t> connection_ids() const;  // live pipes, ascending
   VirtualClock& clock() { return clock_; }
   const NetworkConfig& config() const { return config_; }
@@ -165,6 +181,8 @@ class SimNetwork {
   int next_port_ = 20000;
   int next_ephemeral_port_ = 40000;
   bool partitioned_ = false;
+  ServerTap* tap_ = nullptr;
+  std::int64_t extra_latency_ns_ = 0;
 };
 
 }  // namespace nsq::io_sim

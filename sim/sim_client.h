@@ -51,6 +51,10 @@ class SimClient final : public seam::ConnectionHandler {
   // Closes our end (flushes what is queued). No closed handler follows.
   void close();
 
+  // A client that stops reading (a slow or stalled consumer) back-pressures nsqd through the network window.
+  void set_reading(bool reading) {
+    if (conn_) conn_->set_reading(reading);
+  }
   // A client that stops answering heartbeats looks dead to nsqd.
   void set_answer_heartbeats(bool answer) { answer_heartbeats_ = answer; }
 

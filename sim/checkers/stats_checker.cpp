@@ -1,0 +1,166 @@
+// nsqd's own counters (what /stats reports) agree with the model, after every step:
+//  exact:   topic message_count and depth; channel message_count, requeue_count, and depth + in_flight + deferred
+//           (every copy handed to the channel and neither finished nor dropped is somewhere in it)
+//  bounded: deferred <= copies the model has deferred; timeout_count >= timeouts the model inferred
+// and every 100 ms of virtual time, from NSQD::stats() itself:
+//  bounded: deferred >= copies certainly not yet due; in_flight >= copies certainly in flight;
+//           timeout_count <= inferred + copies that may have expired
+//  exact:   per connection ready_count (latest RDY processed), finish_count, requeue_count
+//  bounded: per connection in_flight_count between what it certainly holds and what it may hold
+#include "sim/checkers/checkers.h"
+
+#include "engine/channel.h"
+#include "engine/nsqd.h"
+#include "engine/topic.h"
+
+namespace nsq::sim::checkers {
+namespace {
+
+class StatsChecker final : public Checker {
+ public:
+  const char* name() const override { return "stats"; }
+
+  void after_step(const swarm::Model& m, NSQD& nsqd) override {
+    auto& mm = const_cast<swarm::Model&>(m);
+    for (const auto& ti : m.topics()) {
+      if (!ti.live) continue;
+      Topic* t = nsqd.find_topic(ti.name);
+      if (t == nullptr) continue;  // reported by the model's topology check
+      if (t->message_count() != ti.published) {
+        mm.fail(name(), "topic " + ti.name + " message_count " + std::to_string(t->message_count()) + ", model " +
+                            std::to_string(ti.published));
+      }
+      if (t->depth() != static_cast<std::int64_t>(ti.pending.size())) {
+        mm.fail(name(), "topic " + ti.name + " depth " + std::to_string(t->depth()) + ", model " +
+                            std::to_string(ti.pending.size()));
+      }
+      for (const auto& [cname, ci] : ti.channels) {
+        Channel* ch = t->find_channel(cname);
+        if (ch == nullptr) continue;
+        const swarm::ChannelInst& inst = m.chan(ci);
+        auto where = [&] { return "channel " + ti.name + "/" + cname + " "; };
+        if (ch->message_count() != inst.assigned) {
+          mm.fail(name(), where() + "message_count " + std::to_string(ch->message_count()) + ", model " +
+                              std::to_string(inst.assigned));
+        }
+        if (ch->requeue_count() != inst.reqs_ok) {
+          mm.fail(name(), where() + "requeue_count " + std::to_string(ch->requeue_count()) + ", model " +
+                              std::to_string(inst.reqs_ok));
+        }
+        const auto held = static_cast<std::uint64_t>(ch->depth()) + ch->in_flight_count() + ch->deferred_count();
+        if (held != inst.alive) {
+          mm.fail(name(), where() + "depth " + std::to_string(ch->depth()) + " + in_flight " +
+                              std::to_string(ch->in_flight_count()) + " + deferred " +
+                              std::to_string(ch->deferred_count()) + " = " + std::to_string(held) +
+                              ", model holds " + std::to_string(inst.alive) + " unfinished copies");
+        }
+        if (ch->deferred_count() > inst.deferred + inst.ambiguous) {
+          mm.fail(name(), where() + "deferred " + std::to_string(ch->deferred_count()) + " > model's " +
+                              std::to_string(inst.deferred));
+        }
+        if (ch->timeout_count() + inst.ambiguous < inst.timeouts_inferred) {
+          mm.fail(name(), where() + "timeout_count " + std::to_string(ch->timeout_count()) + " < " +
+                              std::to_string(inst.timeouts_inferred) + " timeouts seen on the wire");
+        }
+      }
+    }
+    if (m.now() >= next_full_) {
+      next_full_ = m.now() + 100'000'000;
+      full_check(mm, nsqd);
+    }
+  }
+
+  void at_end(const swarm::Model& m, NSQD& nsqd) override { full_check(const_cast<swarm::Model&>(m), nsqd); }
+
+ private:
+  void full_check(swarm::Model& m, NSQD& nsqd) {
+    const std::int64_t now = m.now();
+    std::map<std::string, const swarm::Conn*> by_label;
+    for (const auto& [id, c] : m.conns()) by_label[c.label] = &c;
+    for (const TopicStats& ts : nsqd.stats({}, {}, true)) {
+      const swarm::TopicInst* ti = nullptr;
+      for (const auto& t : m.topics()) {
+        if (t.live && t.name == ts.topic_name) ti = &t;
+      }
+      if (ti == nullptr) continue;
+      for (const ChannelStats& cs : ts.channels) {
+        auto it = ti->channels.find(cs.channel_name);
+        if (it == ti->channels.end()) continue;
+        const swarm::ChannelInst& inst = m.chan(it->second);
+        std::int64_t certain_deferred = 0, certain_in_flight = 0, maybe_expired = 0;
+        for (const auto& [msg, idx] : inst.copies) {
+          const swarm::Copy& cp = m.copy(idx);
+          if (cp.state == swarm::CopyState::deferred && cp.not_before > now) ++certain_deferred;
+          if (cp.ghost_conn != 0 && cp.ghost_optional) ++maybe_expired;
+          if (cp.state == swarm::CopyState::in_flight) {
+            if (cp.earliest_expiry > now && !cp.ambiguous) {
+              ++certain_in_flight;
+            } else {
+              ++maybe_expired;
+            }
+          }
+        }
+        const std::string where = "stats " + ts.topic_name + "/" + cs.channel_name + " ";
+        if (cs.deferred_count < certain_deferred) {
+          m.fail(name(), where + "deferred_count " + std::to_string(cs.deferred_count) + " < " +
+                             std::to_string(certain_deferred) + " certainly deferred");
+        }
+        if (cs.in_flight_count < certain_in_flight) {
+          m.fail(name(), where + "in_flight_count " + std::to_string(cs.in_flight_count) + " < " +
+                             std::to_string(certain_in_flight) + " certainly in flight");
+        }
+        const std::uint64_t max_timeouts =
+            inst.timeouts_inferred + inst.timeout_slack + inst.ambiguous + static_cast<std::uint64_t>(maybe_expired);
+        if (cs.timeout_count > max_timeouts) {
+          m.fail(name(), where + "timeout_count " + std::to_string(cs.timeout_count) + " > " +
+                             std::to_string(max_timeouts) + " possible");
+        }
+        for (const ClientStats& cl : cs.clients) {
+          auto c = by_label.find(cl.client_id);
+          if (c == by_label.end()) continue;
+          const swarm::Conn& conn = *c->second;
+          const std::int64_t rdy = conn.rdy.empty() ? 0 : conn.rdy.back().second;
+          const std::string who = where + "client " + conn.label + " ";
+          if (cl.ready_count != rdy) {
+            m.fail(name(), who + "ready_count " + std::to_string(cl.ready_count) + ", model " + std::to_string(rdy));
+          }
+          if (cl.finish_count != conn.fins_ok) {
+            m.fail(name(), who + "finish_count " + std::to_string(cl.finish_count) + ", model " +
+                               std::to_string(conn.fins_ok));
+          }
+          if (cl.requeue_count != conn.reqs_ok) {
+            m.fail(name(), who + "requeue_count " + std::to_string(cl.requeue_count) + ", model " +
+                               std::to_string(conn.reqs_ok));
+          }
+          // The connection's in-flight count: at least what it certainly holds; at most what it may hold
+          // (held in the model, possibly expired included, plus deliveries nsqd has not written yet).
+          std::int64_t certain = 0;
+          for (std::uint32_t idx : conn.held) {
+            const swarm::Copy& h = m.copy(idx);
+            if (h.earliest_expiry > now && !h.ambiguous) ++certain;
+          }
+          const auto unwritten =
+              cl.message_count > conn.messages ? static_cast<std::int64_t>(cl.message_count - conn.messages) : 0;
+          const auto may_hold =
+              static_cast<std::int64_t>(conn.held.size()) + unwritten + static_cast<std::int64_t>(inst.ambiguous);
+          if (cl.in_flight_count < certain || cl.in_flight_count > may_hold) {
+            m.fail(name(), who + "in_flight_count " + std::to_string(cl.in_flight_count) + " outside [" +
+                               std::to_string(certain) + ", " + std::to_string(may_hold) + "]");
+          }
+          if (cl.message_count < conn.messages) {
+            m.fail(name(), who + "message_count " + std::to_string(cl.message_count) + " < " +
+                               std::to_string(conn.messages) + " written");
+          }
+        }
+      }
+    }
+  }
+
+  std::int64_t next_full_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Checker> make_stats_checker() { return std::make_unique<StatsChecker>(); }
+
+}  // namespace nsq::sim::checkers

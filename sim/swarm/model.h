@@ -1,0 +1,248 @@
+// The reference model: what nsqd must hold, kept by the simulator from what it can see exactly.
+//
+// It watches the engine's side of every connection (io_sim::ServerTap): the commands nsqd processed, at the
+// virtual instant it processed them, and every frame nsqd wrote, at the instant it wrote it. HTTP publishes and
+// admin actions are reported by the driver right before it calls the engine. Events are buffered during one
+// engine step (one timer) and applied after it, in order, so the outcome of a FIN/REQ/TOUCH (an E_*_FAILED frame
+// in the same step, or none) is known when it is applied.
+//
+// From that the model knows, per channel instance (a channel deleted and re-created is a new instance), every
+// message copy's state: queued, deferred (with its exact due time), in flight (to which connection, written
+// when), finished or dropped (empty, delete, ephemeral removal). nsqd's fan-out rule is mirrored: a publish goes
+// to every channel of its topic at the moment the topic hands it over (immediately, or when a paused or
+// channel-less topic later drains).
+//
+// The only inexact thing is timing inside nsqd that is invisible on the wire: a message goes in flight when
+// nsqd buffers it, up to one output-buffer timeout before it is written, and a timeout fires on a scan tick
+// after the deadline. Checkers use the resulting bounds (earliest_expiry, rdy_max) and never guess.
+//
+// Checkers (sim/checkers/) observe the model through the hooks below; the model itself judges nothing.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io_sim/sim_network.h"
+#include "sim/swarm/wire_tap.h"
+#include "sim/wire.h"
+
+namespace nsq {
+class NSQD;
+}
+
+namespace nsq::sim::swarm {
+
+inline constexpr std::uint32_t kNone = 0xffffffffu;
+
+enum class CopyState : std::uint8_t { queued, deferred, in_flight, finished, dropped };
+const char* state_name(CopyState s);
+
+struct Msg {
+  std::uint32_t topic = kNone;  // topic instance
+  std::string body;
+  std::string id;               // learnt from its first delivery
+  std::int64_t timestamp = 0;
+  std::int64_t processed_at = 0;
+  std::int64_t defer_ns = 0;
+};
+
+struct Copy {
+  std::uint32_t msg = kNone;
+  std::uint32_t chan = kNone;  // channel instance
+  CopyState state = CopyState::queued;
+  std::uint16_t attempts = 0;  // of its latest delivery
+  std::uint64_t holder = 0;    // connection while in flight
+  std::int64_t not_before = 0; // while deferred: due time
+  std::int64_t last_write = 0;
+  std::int64_t earliest_expiry = 0;  // while in flight: nsqd cannot have timed it out before this
+  std::int64_t final_at = 0;   // finished or dropped at
+  // nsqd accepted a FIN/REQ/TOUCH from a connection whose delivery of this copy is still in nsqd's output
+  // buffer (IDs stay the same across redeliveries, so a late FIN from an earlier delivery finishes the new one):
+  // that delivery's frame will still be written, within one output-buffer timeout, with ghost_attempts.
+  // ghost_optional: the connection resolved a delivery it may still have held from before (then no frame comes).
+  std::uint64_t ghost_conn = 0;
+  std::uint16_t ghost_attempts = 0;
+  bool ghost_optional = false;
+  // A FIN/REQ/TOUCH was accepted from a connection whose delivery may have timed out (and been redelivered to
+  // it unseen): the wire cannot tell which delivery it resolved. From then on this copy's attempts may be one
+  // ahead, one timeout may be counted differently, and the next frame to that connection within its
+  // output-buffer timeout may predate the REQ. Checkers widen exactly these bounds, nothing else.
+  bool ambiguous = false;
+  std::uint64_t ambiguous_conn = 0;
+  std::int64_t ambiguous_until = 0;
+  int deliveries = 0;
+  int fins_ok = 0;
+  int reqs_ok = 0;
+  int timeouts = 0;  // inferred: redelivered without a REQ
+};
+
+struct ChannelInst {
+  std::string topic_name, name;
+  std::uint32_t topic = kNone;
+  bool ephemeral = false;
+  bool live = true;
+  bool admin_deleted = false;
+  std::int64_t created_at = 0, deleted_at = 0;
+  std::uint64_t assigned = 0;  // copies handed over: nsqd's channel message_count
+  std::uint64_t reqs_ok = 0;   // nsqd's requeue_count
+  std::uint64_t alive = 0;     // queued + deferred + in flight
+  std::uint64_t deferred = 0;  // model state deferred (some may already be due)
+  std::uint64_t timeouts_inferred = 0;
+  std::uint64_t timeout_slack = 0;  // in flight and possibly expired when dropped
+  std::uint64_t ambiguous = 0;      // copies marked Copy::ambiguous
+  std::map<std::uint32_t, std::uint32_t> copies;  // msg -> copy
+};
+
+struct TopicInst {
+  std::string name;
+  bool ephemeral = false;
+  bool live = true;
+  bool paused = false;
+  std::uint64_t published = 0;            // nsqd's topic message_count
+  std::deque<std::uint32_t> pending;      // msgs the topic holds (no channel, or paused)
+  std::map<std::string, std::uint32_t> channels;  // live channel instances by name
+  std::map<std::string, std::uint32_t> by_id;     // message ID -> msg
+};
+
+struct Conn {
+  std::uint64_t id = 0;
+  std::string label;  // "c7#2": client 7's second connection (also its IDENTIFY client_id)
+  std::int64_t obt_ns = 0;          // output buffer timeout it asked for
+  std::int64_t msg_timeout_ns = 0;  // msg_timeout it asked for
+  std::uint32_t chan = kNone;       // channel instance once SUB was processed
+  bool closing = false;             // CLS processed
+  std::vector<std::pair<std::int64_t, std::int64_t>> rdy;  // (processed at, count)
+  std::set<std::uint32_t> held;     // copies in flight to it (model view)
+  std::uint64_t fins_ok = 0, reqs_ok = 0, messages = 0;
+  CommandStream in;
+  wire::FrameParser out;
+  bool input_corrupt = false;
+};
+
+class Model;
+
+// One invariant each (sim/checkers/). Hooks run while the model applies a step; the copy is shown in its state
+// before the event is applied.
+class Checker {
+ public:
+  virtual ~Checker() = default;
+  virtual const char* name() const = 0;
+  virtual void on_delivery(const Model&, const Conn&, const Copy&, const wire::Message&) {}
+  // cmd is "FIN", "REQ" or "TOUCH"; ok = nsqd accepted it.
+  virtual void on_resolve(const Model&, const Conn&, const Copy&, std::string_view /*cmd*/, bool /*ok*/) {}
+  virtual void after_step(const Model&, NSQD&) {}
+  virtual void at_end(const Model&, NSQD&) {}
+};
+
+struct Violation {
+  std::string checker;
+  std::int64_t at = 0;
+  std::string what;
+};
+
+class Model final : public io_sim::ServerTap {
+ public:
+  struct Limits {
+    std::int64_t default_obt_ns = 0;
+    std::int64_t default_msg_timeout_ns = 0;
+    std::int64_t max_msg_timeout_ns = 0;
+    std::int64_t max_req_timeout_ns = 0;
+    std::int64_t scan_interval_ns = 0;
+  };
+  Model(const io_sim::VirtualClock& clock, Limits limits) : clock_(clock), limits_(limits) {}
+
+  void add_checker(std::unique_ptr<Checker> c) { checkers_.push_back(std::move(c)); }
+  // Print what the model applies (with --trace), as "model" lines on stderr; not part of the trace hash.
+  void set_verbose(bool v) { verbose_ = v; }
+
+  // --- from the driver
+  void register_conn(std::uint64_t conn_id, std::string label, std::int64_t obt_ns, std::int64_t msg_timeout_ns);
+  // Call right before the engine call, in the same step.
+  void http_publish(const std::string& topic, std::vector<std::string> bodies, std::int64_t defer_ns);
+  void admin(std::string action, const std::string& topic, const std::string& channel);
+  // After every engine step.
+  void after_step(NSQD& nsqd);
+  void at_end(NSQD& nsqd);
+
+  // io_sim::ServerTap
+  void server_read(std::uint64_t conn_id, std::string_view bytes) override;
+  void server_write(std::uint64_t conn_id, std::string_view bytes) override;
+
+  // --- for checkers
+  std::int64_t now() const { return clock_.now_ns(); }
+  const Limits& limits() const { return limits_; }
+  const Msg& msg(std::uint32_t i) const { return msgs_[i]; }
+  const Copy& copy(std::uint32_t i) const { return copies_[i]; }
+  const ChannelInst& chan(std::uint32_t i) const { return chans_[i]; }
+  const std::vector<Copy>& copies() const { return copies_; }
+  const std::vector<ChannelInst>& channels() const { return chans_; }
+  const std::vector<TopicInst>& topics() const { return topics_; }
+  const std::map<std::uint64_t, Conn>& conns() const { return conns_; }
+  const Conn* conn(std::uint64_t id) const;
+  // Largest RDY nsqd may have applied at some instant in [from, to].
+  std::int64_t rdy_max(const Conn& c, std::int64_t from, std::int64_t to) const;
+  std::int64_t obt(const Conn& c) const { return c.obt_ns; }
+  // Whether nsqd may have delivered this copy to c without the frame being written yet.
+  bool may_hold_unwritten(const Copy& cp, const Conn& c) const;
+  std::string describe(const Copy& c) const;
+
+  void fail(const char* checker, std::string what) const;
+  const std::vector<Violation>& violations() const { return violations_; }
+  std::uint64_t events() const { return events_; }
+  std::uint64_t deliveries() const { return deliveries_; }
+  std::uint64_t published() const { return msgs_.size(); }
+  // Copies neither finished nor dropped.
+  std::uint64_t unresolved() const;
+
+ private:
+  struct Event {
+    enum Kind : std::uint8_t { read, write, http_pub, admin } kind;
+    std::uint64_t conn = 0;
+    std::string data;                // bytes; or the action
+    std::string topic, channel;      // http_pub, admin
+    std::vector<std::string> bodies; // http_pub
+    std::int64_t defer_ns = 0;
+  };
+
+  void apply(Event& e, const std::vector<Event>& step);
+  void apply_command(Conn& c, const Command& cmd, std::map<std::string, int>& succeed);
+  void apply_frame(Conn& c, const wire::Frame& f);
+  void publish(const std::string& topic, const std::vector<std::string>& bodies, std::int64_t defer_ns);
+  std::uint32_t topic_inst(const std::string& name, bool create);
+  std::uint32_t channel_inst(std::uint32_t topic, const std::string& name, bool create);
+  void drain_topic(std::uint32_t t);
+  void assign(std::uint32_t msg, std::uint32_t chan);
+  void drop_channel(std::uint32_t chan, bool admin);
+  void drop_copy(Copy& c);
+  void set_state(Copy& c, CopyState s);
+  void release_holder(Copy& c);
+  void reconcile(NSQD& nsqd);
+  std::uint32_t copy_by_id(const Conn& c, std::string_view id) const;
+
+  const io_sim::VirtualClock& clock_;
+  Limits limits_;
+  std::vector<std::unique_ptr<Checker>> checkers_;
+  std::vector<Msg> msgs_;
+  std::vector<Copy> copies_;
+  std::vector<ChannelInst> chans_;
+  std::vector<TopicInst> topics_;
+  std::map<std::string, std::uint32_t> live_topics_;
+  std::map<std::string, std::uint32_t> msg_by_body_;
+  std::map<std::uint64_t, Conn> conns_;
+  std::vector<Event> step_;
+  mutable std::vector<Violation> violations_;
+  std::uint64_t events_ = 0;
+  std::uint64_t deliveries_ = 0;
+  bool topology_dirty_ = true;
+  bool verbose_ = false;
+  std::int64_t next_idle_check_ = 0;
+  void say(const std::string& what) const;
+};
+
+}  // namespace nsq::sim::swarm
