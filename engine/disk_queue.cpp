@@ -1,5 +1,6 @@
 #include "engine/disk_queue.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -181,8 +182,8 @@ std::optional<std::string> DiskQueue::read_next(std::uint64_t* seq) {
       finish_read_file();
       continue;
     }
-    std::string head;
-    if (seam::IoResult r = read_file_->read_at(static_cast<std::uint64_t>(read_pos_), 4, head); !r.ok()) {
+    std::string_view head;
+    if (seam::IoResult r = read_ahead(read_pos_, 4, head); !r.ok()) {
       handle_read_error(r.message);
       continue;
     }
@@ -195,10 +196,8 @@ std::optional<std::string> DiskQueue::read_next(std::uint64_t* seq) {
       handle_read_error("invalid message read size (" + std::to_string(len) + ")");
       continue;
     }
-    std::string payload;
-    if (seam::IoResult r = read_file_->read_at(static_cast<std::uint64_t>(read_pos_) + 4,
-                                               static_cast<std::size_t>(len), payload);
-        !r.ok()) {
+    std::string_view payload;
+    if (seam::IoResult r = read_ahead(read_pos_ + 4, static_cast<std::size_t>(len), payload); !r.ok()) {
       handle_read_error(r.message);
       continue;
     }
@@ -212,11 +211,27 @@ std::optional<std::string> DiskQueue::read_next(std::uint64_t* seq) {
     }
     read_pos_ += 4 + len;
     depth_ -= 1;
+    std::string out(payload);
     if (finished_file && read_pos_ >= max_read_) finish_read_file();
     count_op();
     check_tail();
-    return payload;
+    return out;
   }
+}
+
+seam::IoResult DiskQueue::read_ahead(std::int64_t pos, std::size_t n, std::string_view& out) {
+  constexpr std::size_t kReadAhead = 256 * 1024;
+  const auto buf_end = read_buf_pos_ + static_cast<std::int64_t>(read_buf_.size());
+  if (read_buf_file_ != read_file_num_ || pos < read_buf_pos_ || pos + static_cast<std::int64_t>(n) > buf_end) {
+    read_buf_file_ = -1;
+    seam::IoResult r = read_file_->read_at(static_cast<std::uint64_t>(pos), std::max(n, kReadAhead), read_buf_);
+    if (!r.ok()) return r;
+    read_buf_file_ = read_file_num_;
+    read_buf_pos_ = pos;
+  }
+  const auto off = static_cast<std::size_t>(pos - read_buf_pos_);
+  out = std::string_view(read_buf_).substr(off, std::min(n, read_buf_.size() - off));
+  return {};
 }
 
 void DiskQueue::finish_read_file() {

@@ -110,6 +110,12 @@ class DiskQueue {
   std::int64_t max_read_ = -1;
 
   std::shared_ptr<seam::File> read_file_;
+  // Read-ahead over the current read file (go-diskqueue reads through a bufio.Reader too): one read per
+  // kReadAhead bytes instead of two per message. Valid only for read_buf_file_.
+  seam::IoResult read_ahead(std::int64_t pos, std::size_t n, std::string_view& out);
+  std::string read_buf_;
+  std::int64_t read_buf_file_ = -1;
+  std::int64_t read_buf_pos_ = 0;
   std::shared_ptr<seam::File> write_file_;
   bool write_dirty_ = false;                             // write_file_ has writes not yet fsynced
   std::vector<std::shared_ptr<seam::File>> unsynced_;    // rolled-away files with writes not yet fsynced
