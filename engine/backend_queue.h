@@ -32,6 +32,10 @@ class BackendQueue {
   virtual void remove_all() { empty(); }
   // Durable mode. done(error or "") once everything put so far is durable (possibly at once).
   virtual void sync(std::function<void(std::string)> done) { done({}); }
+  // A small side file rewritten (atomically) by the next sync whenever mark_side_file_dirty() was called, so that
+  // it is durable whenever the queue's data is: snapshot() gives its contents at that moment.
+  virtual void set_side_file(std::string /*path*/, std::function<std::string()> /*snapshot*/) {}
+  virtual void mark_side_file_dirty() {}
   // A message popped with disk_seq != 0 is done with (FINished, or safely written elsewhere); ack_all() for all.
   virtual void ack(std::uint64_t /*disk_seq*/) {}
   virtual void ack_all() {}

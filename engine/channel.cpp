@@ -16,6 +16,12 @@ Channel::Channel(NSQD& nsqd, Topic& topic, std::string name)
   // go-diskqueue name of a channel's queue: "topic:channel".
   backend_ = nsqd_.make_backend(topic_.name() + ":" + name_, ephemeral_);
   if (!ephemeral_) restored_timing_ = nsqd_.take_timing(topic_.name() + ":" + name_);
+  if (durable()) {
+    backend_->set_side_file(nsqd_.timing_path(topic_.name() + ":" + name_),
+                            [this] { return encode_timing(current_timing()); });
+    // take_timing() removed the file: write it back before anything can depend on it.
+    if (!restored_timing_.empty()) backend_->mark_side_file_dirty();
+  }
   const Options& opts = nsqd_.options();
   if (!opts.e2e_processing_latency_percentiles.empty()) {
     e2e_ = std::make_unique<E2eLatency>(opts.e2e_processing_latency_percentiles,
@@ -47,6 +53,7 @@ void Channel::put_deferred(MessagePtr msg, std::int64_t delay_ns) {
   if (durable()) {
     // To disk first, its deadline in the timing map; pop_queued() defers it again when it is read back.
     restored_timing_[msg->id] = nsqd_.clock().wall_ns() + delay_ns;
+    backend_->mark_side_file_dirty();
     enqueue(std::move(msg));
     pump();
     return;
@@ -196,7 +203,16 @@ std::string Channel::touch(std::uint64_t client_id, const MessageID& id, std::in
   return {};
 }
 
+TimingMap Channel::current_timing() const {
+  TimingMap timing = restored_timing_;
+  const std::int64_t now = nsqd_.clock().now_ns();
+  const std::int64_t wall = nsqd_.clock().wall_ns();
+  for (const Message* m : deferred_pq_.items()) timing[m->id] = wall + (m->pri - now);
+  return timing;
+}
+
 void Channel::start_deferred(MessagePtr msg, std::int64_t due_ns) {
+  if (durable()) backend_->mark_side_file_dirty();
   if (planted::bugs.deferred_early) [[unlikely]] due_ns -= (due_ns - nsqd_.clock().now_ns()) / 2;
   msg->pri = due_ns;
   msg->client_id = 0;
@@ -326,6 +342,7 @@ void Channel::close(std::function<void()> done) {
   // were not read back yet).
   TimingMap timing = std::move(restored_timing_);
   restored_timing_.clear();
+  backend_->set_side_file({}, {});  // the file written below is the final word
   const std::int64_t now = nsqd_.clock().now_ns();
   const std::int64_t wall = nsqd_.clock().wall_ns();
   for (const Message* m : deferred) timing[m->id] = wall + (m->pri - now);

@@ -111,6 +111,9 @@ class Channel {
   InFlightPqueue deferred_pq_;
 
   TimingMap restored_timing_;  // deferred deadlines (wall ns) from the last clean shutdown, by ID
+  // Durable mode: every deferred deadline (restored, on disk, in memory), written with each disk-queue sync so a
+  // crash keeps them too.
+  TimingMap current_timing() const;
   std::vector<Client*> clients_;  // subscription order; delivery round-robins over it
   std::size_t next_client_ = 0;
 

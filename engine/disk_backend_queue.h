@@ -45,6 +45,10 @@ class DiskBackendQueue final : public BackendQueue {
   }
   void ack(std::uint64_t disk_seq) override { q_->ack(disk_seq); }
   void ack_all() override { q_->ack_all(); }
+  void set_side_file(std::string path, std::function<std::string()> snapshot) override {
+    q_->set_side_file(std::move(path), std::move(snapshot));
+  }
+  void mark_side_file_dirty() override { q_->mark_side_file_dirty(); }
   DiskQueue& disk() { return *q_; }
 
  private:

@@ -342,6 +342,11 @@ void DiskQueue::start_sync() {
   split(bad_after_sync_, bad_files);
   // The .meta describes this moment: every record it covers was written before the fsyncs below were issued.
   std::string meta = meta_text();
+  std::optional<std::string> side;
+  if (side_dirty_ && side_snapshot_ && !side_path_.empty()) {
+    side = side_snapshot_();
+    side_dirty_ = false;
+  }
 
   struct Job {
     std::size_t pending = 0;
@@ -369,10 +374,29 @@ void DiskQueue::start_sync() {
     for (const auto& w : waiters) w(r);
     if (sync_again_ && !sync_running_) start_sync();
   };
-  auto write_meta = [this, alive, meta = std::move(meta), finish = std::move(finish)](seam::IoResult r) mutable {
+  auto write_meta = [this, alive, meta = std::move(meta), side = std::move(side),
+                     finish = std::move(finish)](seam::IoResult r) mutable {
     if (alive.expired()) return;
     if (!r.ok()) {
       finish(std::move(r));
+      return;
+    }
+    if (side) {
+      fs_.write_file_atomic(
+          meta_file_name(), std::move(meta),
+          [this, alive, side = std::move(*side), finish = std::move(finish)](seam::IoResult mr) mutable {
+            if (alive.expired()) return;
+            if (!mr.ok()) {
+              side_dirty_ = true;  // retried by the next sync
+              finish(std::move(mr));
+              return;
+            }
+            fs_.write_file_atomic(side_path_, std::move(side),
+                                  [this, alive, finish = std::move(finish)](seam::IoResult sr) mutable {
+                                    if (!alive.expired() && !sr.ok()) side_dirty_ = true;
+                                    finish(std::move(sr));
+                                  });
+          });
       return;
     }
     fs_.write_file_atomic(meta_file_name(), std::move(meta),

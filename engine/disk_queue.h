@@ -63,6 +63,23 @@ class DiskQueue {
   bool readable() const { return read_file_num_ < write_file_num_ || read_pos_ < write_pos_; }
   std::int64_t depth() const { return depth_; }
 
+  // A side file (the timing file) that every sync started after mark_side_file_dirty() rewrites atomically
+  // after the .meta, before reporting the sync done: whoever waits for the queue's durability waits for it too.
+  void set_side_file(std::string path, std::function<std::string()> snapshot) {
+    side_path_ = std::move(path);
+    side_snapshot_ = std::move(snapshot);
+  }
+  // Durable mode (ack tracking on) syncs at once, sharing the sync with concurrent publishes; otherwise the
+  // change counts as an operation, so sync-every / sync-timeout write it soon.
+  void mark_side_file_dirty() {
+    side_dirty_ = true;
+    if (track_acks_) {
+      sync();
+    } else {
+      count_op();
+    }
+  }
+
   // Asks for a sync; done(result) runs once a sync that started after this call has finished.
   void sync(seam::IoCallback done = {});
   // Deletes every data file and the .meta, continuing at the next file number (go-diskqueue Empty).
@@ -110,6 +127,9 @@ class DiskQueue {
   std::int64_t max_read_ = -1;
 
   std::shared_ptr<seam::File> read_file_;
+  std::string side_path_;
+  std::function<std::string()> side_snapshot_;
+  bool side_dirty_ = false;
   // Read-ahead over the current read file (go-diskqueue reads through a bufio.Reader too): one read per
   // kReadAhead bytes instead of two per message. Valid only for read_buf_file_.
   seam::IoResult read_ahead(std::int64_t pos, std::size_t n, std::string_view& out);

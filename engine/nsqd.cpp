@@ -148,6 +148,10 @@ std::unique_ptr<BackendQueue> NSQD::make_backend(const std::string& queue_name, 
   return std::make_unique<DiskBackendQueue>(std::move(q));
 }
 
+std::string NSQD::timing_path(const std::string& queue_name) const {
+  return timing_file_name(opts_.data_path.empty() ? "." : opts_.data_path, queue_name);
+}
+
 TimingMap NSQD::take_timing(const std::string& queue_name) {
   if (seams_.fs == nullptr) return {};
   const std::string path = timing_file_name(opts_.data_path.empty() ? "." : opts_.data_path, queue_name);
@@ -161,7 +165,14 @@ TimingMap NSQD::take_timing(const std::string& queue_name) {
 }
 
 void NSQD::save_timing(const std::string& queue_name, const TimingMap& timing, std::function<void()> done) {
-  if (seams_.fs == nullptr || timing.empty()) {
+  if (seams_.fs == nullptr) {
+    done();
+    return;
+  }
+  if (timing.empty()) {
+    // Nothing to keep; a file left by durable mode's running writes would only hold stale deadlines.
+    const std::string path = timing_path(queue_name);
+    if (seams_.fs->exists(path)) seams_.fs->remove(path);
     done();
     return;
   }

@@ -80,6 +80,7 @@ class NSQD {
   std::unique_ptr<BackendQueue> make_backend(const std::string& queue_name, bool ephemeral);
   // The queue's timing side file (engine/timing_file.h): read and removed at start, written at clean shutdown.
   TimingMap take_timing(const std::string& queue_name);
+  std::string timing_path(const std::string& queue_name) const;
   void save_timing(const std::string& queue_name, const TimingMap& timing, std::function<void()> done);
 
   // Ports actually bound, for /info (and lookupd later).

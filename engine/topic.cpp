@@ -13,6 +13,12 @@ Topic::Topic(NSQD& nsqd, std::string name)
       guid_(nsqd.options().node_id) {
   backend_ = nsqd_.make_backend(name_, ephemeral_);
   if (!ephemeral_) restored_timing_ = nsqd_.take_timing(name_);
+  if (durable()) {
+    // Durable mode: DPUB delays of messages on the topic's disk queue are written with each of its syncs, so a
+    // DPUB's OK (which waits for that sync) means its delay survives a crash too.
+    backend_->set_side_file(nsqd_.timing_path(name_), [this] { return encode_timing(restored_timing_); });
+    if (!restored_timing_.empty()) backend_->mark_side_file_dirty();
+  }
 }
 
 Topic::~Topic() = default;
@@ -69,6 +75,7 @@ std::string Topic::enqueue(MessagePtr msg) {
   } else if (defer_ns > 0 && !ephemeral_) {
     // The disk record cannot hold the DPUB delay (nsqd loses it here, #674); keep it until the message is read.
     restored_timing_[id] = defer_ns;
+    if (durable()) backend_->mark_side_file_dirty();
   }
   if (!ephemeral_) nsqd_.set_health(err);
   return err;
@@ -245,6 +252,7 @@ void Topic::close_own_queue(std::function<void()> done) {
   }
   TimingMap timing = std::move(restored_timing_);
   restored_timing_.clear();
+  backend_->set_side_file({}, {});  // the file written below is the final word
   while (!memory_.empty()) {
     MessagePtr m = std::move(memory_.front());
     memory_.pop_front();

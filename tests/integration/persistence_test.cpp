@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -317,6 +318,50 @@ TEST(Persistence, DurableKillNineLosesNoAcknowledgedMessage) {
       EXPECT_EQ(seen.count(b), 1u) << b << " was acknowledged and not finished";
     }
   }
+}
+
+// Durable mode: deferred deadlines (DPUB, and REQ with a delay) survive kill -9 too; the timing side file is
+// written by the same sync that makes the queue durable.
+TEST(Persistence, DurableKillNineKeepsDeferredDeadlines) {
+  TempDir dir;
+  const std::string path = dir.path().string();
+  const std::vector<std::string> flags{"--durable"};
+  constexpr int kDeferMs = 5000;
+  Stopwatch since;
+  {
+    Daemon d(Daemon::Config{flags, true, path});
+    V2Client sub(d.tcp_port());
+    ASSERT_TRUE(sub.subscribe("later", "c"));
+    V2Client pub(d.tcp_port());
+    pub.pub("later", "requeued");
+    ASSERT_TRUE(pub.expect_ok());
+    sub.rdy(1);
+    Message m = sub.read_message();
+    since.reset();
+    sub.req(m.id, kDeferMs);
+    pub.dpub("later", kDeferMs, "dpub");
+    ASSERT_TRUE(pub.expect_ok());  // durable: the message and its delay are on disk
+    ASSERT_TRUE(sub.sync());       // the REQ was processed
+    // The REQ's deadline is written by a sync of its own; give it a moment, then crash.
+    std::this_thread::sleep_for(Ms(300));
+    EXPECT_EQ(d.stop(SIGKILL), 128 + SIGKILL);
+  }
+  EXPECT_TRUE(fs::exists(fs::path(path) / "later:c.nsqd-cpp.timing.json"));
+  Daemon d(Daemon::Config{flags, true, path});
+  ASSERT_LT(since.ms(), kDeferMs - 1500) << "restart too slow for this test";
+  V2Client c(d.tcp_port());
+  ASSERT_TRUE(c.subscribe("later", "c"));
+  c.rdy(10);
+  // Nothing before the deadline (nsqd, and a crash without the side file, would deliver both at once).
+  EXPECT_TRUE(c.expect_silence(Ms(kDeferMs - 1000 - since.ms())));
+  std::set<std::string> got;
+  for (int i = 0; i < 2; ++i) {
+    Message m = c.read_message(Ms(5000));
+    EXPECT_GE(since.ms(), kDeferMs - 200) << m.body;
+    got.insert(m.body);
+    c.fin(m.id);
+  }
+  EXPECT_EQ(got, (std::set<std::string>{"requeued", "dpub"}));
 }
 
 TEST(Persistence, DurableHttpPublishesSurviveKillNine) {
