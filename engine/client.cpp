@@ -203,8 +203,9 @@ void Client::reply_when_durable(Topic& topic, const char* code, const char* verb
     if (err.empty()) {
       release_reply(slot, "OK", false);
     } else {
-      // As a failed write: fatal for the connection (after the replies before it), and the daemon unhealthy.
-      nsqd_.set_health(err);
+      // As a failed write: fatal for the connection (after the replies before it), and the daemon unhealthy
+      // (unless the topic was deleted under the publish: nsqd's "exiting", not a disk fault).
+      if (err != Topic::kTopicExiting) nsqd_.set_health(err);
       std::string text = std::string(code) + " " + verb + " failed " + err;
       nsqd_.log(seam::LogLevel::error, "[" + conn_->remote_address() + "] - " + text);
       close_after_replies_ = text;

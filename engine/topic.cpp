@@ -21,7 +21,14 @@ Topic::Topic(NSQD& nsqd, std::string name)
   }
 }
 
-Topic::~Topic() = default;
+Topic::~Topic() {
+  // Publishers still waiting for a durable OK get nsqd's answer for a topic that went away, never silence. Not
+  // while the engine itself is being torn down (its clients are gone).
+  if (durable_waiters_.empty() || nsqd_.exiting()) return;
+  for (auto& [id, done] : durable_waiters_) {
+    nsqd_.defer([done = std::move(done)] { done(std::string(kTopicExiting)); });
+  }
+}
 
 MessagePtr Topic::new_message(std::string_view body, std::int64_t defer_ns) {
   auto m = std::make_unique<Message>();
@@ -59,7 +66,17 @@ void Topic::when_durable(std::function<void(std::string)> done) {
     done({});
     return;
   }
-  backend_->sync(std::move(done));
+  const std::uint64_t id = ++last_waiter_;
+  durable_waiters_.emplace(id, std::move(done));
+  std::weak_ptr<bool> alive = alive_;
+  backend_->sync([this, alive, id](const std::string& err) {
+    if (alive.expired()) return;
+    auto it = durable_waiters_.find(id);
+    if (it == durable_waiters_.end()) return;
+    auto fn = std::move(it->second);
+    durable_waiters_.erase(it);
+    fn(err);
+  });
 }
 
 std::string Topic::enqueue(MessagePtr msg) {

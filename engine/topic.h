@@ -62,7 +62,10 @@ class Topic {
   void close(std::function<void()> done);
   // Durable mode: done(error or "") once every message put so far is fsynced (group commit: all publishes that
   // arrive while one sync runs share the next). At once ("") otherwise.
+  // done("") once everything put so far is fsynced; done(error) if that fails, or kTopicExiting if the topic is
+  // deleted first.
   void when_durable(std::function<void(std::string)> done);
+  static constexpr const char* kTopicExiting = "exiting";
   bool durable() const;
 
   std::int64_t depth() const;
@@ -90,6 +93,8 @@ class Topic {
   std::vector<std::uint64_t> to_ack_;  // durable mode: disk reads fanned out, waiting for the channels' sync
   bool commit_running_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::map<std::uint64_t, std::function<void(std::string)>> durable_waiters_;  // publishes awaiting their fsync
+  std::uint64_t last_waiter_ = 0;
   TimingMap restored_timing_;  // DPUB delays of messages on the topic's disk queue (restored or overflowed)
   std::map<std::string, std::unique_ptr<Channel>, std::less<>> channels_;
   std::uint64_t message_count_ = 0;

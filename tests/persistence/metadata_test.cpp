@@ -1,6 +1,7 @@
 // nsqd.dat encoding and the engine's load / persist / clean-close cycle over the in-memory file system.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <set>
 
 #include "dq_test_env.h"
@@ -182,6 +183,25 @@ std::set<std::string> bodies_on_disk(dqtest::Env& env, const std::string& queue)
 
 // --durable: an OK is only sent once the message is fsynced, so after a power loss (unsynced writes gone) every
 // acknowledged message is still on disk, in the topic's queue or already in the channel's.
+// A durable publish whose topic is deleted before its fsync completes is answered ("exiting"), never left
+// hanging.
+TEST(EnginePersistence, DurablePublishToADeletedTopicIsAnswered) {
+  Engine e;
+  e.opts.durable = true;
+  e.env.fs.sync_latency_ns = 50'000'000;
+  e.start();
+  ASSERT_EQ(e.nsqd->load_metadata(), "");
+  nsq::Topic& t = e.nsqd->get_topic("gone");
+  ASSERT_EQ(t.put(t.new_message("x")), "");
+  std::optional<std::string> answer;
+  t.when_durable([&answer](const std::string& err) { answer = err; });
+  e.nsqd->delete_topic("gone");
+  e.env.clock.run_for(200'000'000);
+  ASSERT_TRUE(answer.has_value()) << "the publisher was never answered";
+  EXPECT_EQ(*answer, "exiting");
+  EXPECT_TRUE(e.nsqd->healthy());
+}
+
 TEST(EnginePersistence, DurableAcknowledgedPublishesSurvivePowerLoss) {
   for (int seed = 0; seed < 30; ++seed) {
     Engine e;
