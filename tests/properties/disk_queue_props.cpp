@@ -76,6 +76,17 @@ struct World {
   void open() { q = std::make_unique<nsq::DiskQueue>("q", opts, fs, clock, logger); }
 };
 
+// Drops the queue as a power loss would: unsynced writes lost (crash) or cut to a prefix (torn_crash).
+void crash(World& w, const Op& op) {
+  w.q.reset();
+  if (op.kind == OpKind::crash) {
+    w.fs.crash();
+  } else {
+    const auto keep = static_cast<std::size_t>(op.arg);
+    w.fs.crash([keep](std::size_t n) { return std::min(n, keep); });
+  }
+}
+
 }  // namespace
 
 RC_GTEST_PROP(DiskQueueProps, SyncedMessagesSurviveInOrderExactlyOnce, ()) {
@@ -136,13 +147,7 @@ RC_GTEST_PROP(DiskQueueProps, SyncedMessagesSurviveInOrderExactlyOnce, ()) {
         break;
       case OpKind::crash:
       case OpKind::torn_crash: {
-        w.q.reset();
-        if (op.kind == OpKind::crash) {
-          w.fs.crash();
-        } else {
-          const auto keep = static_cast<std::size_t>(op.arg);
-          w.fs.crash([keep](std::size_t n) { return std::min(n, keep); });
-        }
+        crash(w, op);
         // Unsynced puts may or may not have survived; synced ones must still come out.
         for (auto it = required.begin(); it != required.end();) it = *it > synced_upto ? required.erase(it) : ++it;
         last_read = durable_read;
@@ -244,13 +249,7 @@ RC_GTEST_PROP(DiskQueueProps, UnackedReadsSurviveCrashes, ()) {
         break;
       case OpKind::crash:
       case OpKind::torn_crash: {
-        w.q.reset();
-        if (op.kind == OpKind::crash) {
-          w.fs.crash();
-        } else {
-          const auto keep = static_cast<std::size_t>(op.arg);
-          w.fs.crash([keep](std::size_t n) { return std::min(n, keep); });
-        }
+        crash(w, op);
         for (auto it = required.begin(); it != required.end();) it = *it > synced_upto ? required.erase(it) : ++it;
         reopen();
         break;
