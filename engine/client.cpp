@@ -52,7 +52,7 @@ void Client::start() {
 }
 
 void Client::on_read(const std::uint8_t* data, std::size_t size) {
-  if (gone_ || !close_after_replies_.empty()) return;
+  if (gone_ || !close_after_replies_.empty() || upgrading_) return;
   if (!magic_ok_) {
     const std::size_t need = 4 - magic_.size();
     const std::size_t n = size < need ? size : need;
@@ -246,6 +246,10 @@ void Client::arm_heartbeat() {
 }
 
 void Client::on_heartbeat() {
+  if (upgrading_) {  // nsqd's write lock is held by the handshake; the heartbeat waits for the next tick
+    arm_heartbeat();
+    return;
+  }
   // nsqd bounds every write by one heartbeat interval: a client that has not taken our bytes since the last
   // heartbeat is not reading, and is dropped.
   if (conn_->pending_bytes() > 0 && !drained_since_heartbeat_) {
@@ -268,7 +272,7 @@ void Client::arm_read_deadline() {
 }
 
 void Client::on_read_deadline() {
-  if (nsqd_.clock().now_ns() >= last_command_ns_ + 2 * heartbeat_interval_) {
+  if (!upgrading_ && nsqd_.clock().now_ns() >= last_command_ns_ + 2 * heartbeat_interval_) {
     if (std::string code, desc; parser_.pending_read_error(code, desc)) {
       send_error(code, desc, true);
       return;
@@ -296,6 +300,16 @@ ClientStats Client::stats() const {
   s.requeue_count = requeue_count_;
   s.connect_ts = connect_ts_;
   s.sample_rate = sample_rate_;
+  s.deflate = deflate_;
+  s.snappy = snappy_;
+  s.tls = tls_;
+  if (tls_) {
+    const seam::Connection::TlsState t = conn_->tls_state();
+    s.tls_cipher_suite = t.cipher_suite;
+    s.tls_version = t.version;
+    s.tls_negotiated_protocol = t.negotiated_protocol;
+    s.tls_negotiated_protocol_is_mutual = t.negotiated_protocol_is_mutual;
+  }
   for (const auto& [t, n] : pub_counts_) s.pub_counts.emplace_back(t, n);
   s.producer = !pub_counts_.empty();
   return s;

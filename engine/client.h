@@ -79,6 +79,10 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   bool cmd_mpub(ParsedCommand& cmd);
   bool check_pub_header(ParsedCommand& cmd);
   std::string identify_apply(const std::string& json_body, bool& feature_negotiation, bool& bad_json);
+  // IDENTIFY's upgrades after its JSON answer, in nsqd's order: TLS (then OK over TLS), then snappy or deflate
+  // (then OK compressed). Returns false after a fatal error.
+  bool upgrade_tls_then_compression(bool snappy, bool deflate, int deflate_level);
+  bool upgrade_compression(bool snappy, bool deflate, int deflate_level);
 
   // Output (client.cpp)
   void send_response(std::string_view data);
@@ -114,6 +118,10 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   std::string hostname_;
   std::string user_agent_;
   std::int64_t connect_ts_ = 0;
+  bool tls_ = false;
+  bool snappy_ = false;
+  bool deflate_ = false;
+  bool upgrading_ = false;  // TLS handshake under way: the transport owns the socket; no heartbeat, no deadline
 
   // Settings. As nsqd, only the first IDENTIFY reaches the delivery side (pump_*); later ones change the read
   // deadline and buffer size only.

@@ -59,7 +59,13 @@ bool CommandParser::feed(CommandHandler& h, const std::uint8_t* data, std::size_
     }
   }
   buf_.append(reinterpret_cast<const char*>(data), size);
-  while (step(h)) {
+  while (!drop_ && step(h)) {
+  }
+  if (drop_) {
+    drop_ = false;
+    buf_.clear();
+    pos_ = 0;
+    scan_from_ = 0;
   }
   return stage_ != Stage::stopped;
 }

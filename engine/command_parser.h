@@ -53,6 +53,9 @@ class CommandParser {
   // (its io.ReadFull failing), e.g. {"E_BAD_MESSAGE", "PUB failed to read message body"}. False otherwise.
   bool pending_read_error(std::string& code, std::string& desc) const;
   std::size_t buffered() const { return buf_.size() - pos_; }
+  // From a handler callback: stop after the current command and forget every byte already received (IDENTIFY
+  // upgraded the stream; nsqd replaces its reader, so bytes a client pipelined behind IDENTIFY are lost).
+  void drop_buffered() { drop_ = true; }
 
  private:
   enum class Stage { line, body_size, body, mpub_count, mpub_size, mpub_body, stopped };
@@ -75,6 +78,7 @@ class CommandParser {
   Span body_span_{0, 0};
   std::vector<Span> message_spans_;
   std::size_t scan_from_ = 0;  // where to resume the search for '\n'
+  bool drop_ = false;
 };
 
 }  // namespace nsq

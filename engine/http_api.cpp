@@ -323,6 +323,12 @@ std::uint64_t HttpApi::body_limit(const std::string& path) const {
 }
 
 HttpResponse HttpApi::handle(const HttpRequest& req) {
+  // --tls-required=true (not tcp-https): the plain listener answers every request this way, as nsqd.
+  if (!req.tls && nsqd_.options().tls_required == 2) {
+    return HttpResponse{403,
+                        {{"Content-Type", kJson}, {kNsqContentType, kNsqContentTypeValue}},
+                        R"({"message": "TLS_REQUIRED", "https_port": )" + std::to_string(nsqd_.https_port()) + "}"};
+  }
   for (const Route& route : kRoutes) {
     if (route.method != req.method || !path_matches(route.path, req.path)) continue;
     try {

@@ -20,6 +20,7 @@ struct HttpRequest {
   std::string body;
   std::optional<std::uint64_t> content_length;
   bool body_too_large = false;  // the io layer stopped reading at body_limit()+1 bytes
+  bool tls = false;             // arrived on the HTTPS listener
 };
 
 struct HttpResponse {

@@ -83,10 +83,10 @@ Json client_json(const ClientStats& c, const std::string& topic_filter) {
     j["pub_counts"] = std::move(list);
   }
   j["tls"] = c.tls;
-  j["tls_cipher_suite"] = "";
-  j["tls_version"] = "";
-  j["tls_negotiated_protocol"] = "";
-  j["tls_negotiated_protocol_is_mutual"] = false;
+  j["tls_cipher_suite"] = c.tls_cipher_suite;
+  j["tls_version"] = c.tls_version;
+  j["tls_negotiated_protocol"] = c.tls_negotiated_protocol;
+  j["tls_negotiated_protocol_is_mutual"] = c.tls_negotiated_protocol_is_mutual;
   return j;
 }
 

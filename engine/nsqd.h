@@ -87,6 +87,8 @@ class NSQD {
   void set_ports(int tcp_port, int http_port) { tcp_port_ = tcp_port; http_port_ = http_port; }
   int tcp_port() const { return tcp_port_; }
   int http_port() const { return http_port_; }
+  void set_https_port(int port) { https_port_ = port; }
+  int https_port() const { return https_port_; }
   std::int64_t start_time_s() const { return start_time_s_; }
   // "OK", or "NOK - <last disk error>".
   std::string health() const { return health_.empty() ? "OK" : "NOK - " + health_; }
@@ -137,6 +139,7 @@ class NSQD {
   std::int64_t start_time_s_ = 0;
   int tcp_port_ = 0;
   int http_port_ = 0;
+  int https_port_ = 0;
   bool exiting_ = false;
   bool loading_ = false;
   bool metadata_write_running_ = false;

@@ -113,6 +113,10 @@ void Client::on_line_too_long() {
 
 BodyPlan Client::on_line(ParsedCommand& cmd) {
   const std::string_view word = cmd.name();
+  // nsqd's enforceTLSPolicy: before the upgrade only IDENTIFY is allowed (the raw word is echoed).
+  if (word != "IDENTIFY" && nsqd_.options().tls_required != 0 && !tls_) {
+    return send_error("E_INVALID", "cannot " + str(word) + " in current state (TLS required)", true), BodyPlan::stop;
+  }
   // Header checks that nsqd makes before reading any body, in its order.
   if (word == "IDENTIFY") {
     if (state_ != kInit) return send_error("E_INVALID", "cannot IDENTIFY in current state", true), BodyPlan::stop;
@@ -308,11 +312,16 @@ bool Client::cmd_identify(ParsedCommand& cmd) {
     send_response(kOK);
     return true;
   }
-  // TLS, snappy and deflate are granted by the TLS/compression work; until then nothing is granted.
-  const bool tls_v1 = false, snappy = false, deflate = false;
+  // nsqd grants TLS when it has a certificate (startup fails with only one of cert and key).
+  const bool tls_v1 = (!o.tls_cert.empty() || !o.tls_key.empty()) && d.tls_v1;
+  const bool deflate = o.deflate && d.deflate;
   std::int64_t deflate_level = 6;
   if (deflate && d.deflate_level > 0) deflate_level = d.deflate_level;
   if (o.max_deflate_level < deflate_level) deflate_level = o.max_deflate_level;
+  const bool snappy = o.snappy && d.snappy;
+  if (deflate && snappy) {
+    return send_error("E_IDENTIFY_FAILED", "cannot enable both deflate and snappy compression", true);
+  }
   nlohmann::ordered_json resp;
   resp["max_rdy_count"] = o.max_rdy_count;
   resp["version"] = kVersion;
@@ -328,6 +337,52 @@ bool Client::cmd_identify(ParsedCommand& cmd) {
   resp["output_buffer_size"] = output_buffer_size_;
   resp["output_buffer_timeout"] = output_buffer_timeout_ / kMillisecond;
   send_response(resp.dump());
+  if (!tls_v1 && !snappy && !deflate) return true;
+  // nsqd replaces its reader at each upgrade: whatever the client pipelined behind IDENTIFY is lost.
+  parser_.drop_buffered();
+  if (tls_v1) return upgrade_tls_then_compression(snappy, deflate, static_cast<int>(deflate_level));
+  return upgrade_compression(snappy, deflate, static_cast<int>(deflate_level));
+}
+
+bool Client::upgrade_tls_then_compression(bool snappy, bool deflate, int deflate_level) {
+  nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() + "] upgrading connection to TLS");
+  upgrading_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  const bool started = conn_->upgrade_tls([this, alive, snappy, deflate, deflate_level](std::string error) {
+    if (alive.expired() || gone_) return;
+    upgrading_ = false;
+    if (!error.empty()) {
+      // Written in the clear: the handshake failed, so the stream is still the raw socket (as nsqd).
+      send_error("E_IDENTIFY_FAILED", "IDENTIFY failed " + error, true);
+      return;
+    }
+    tls_ = true;
+    send_response(kOK);
+    if (upgrade_compression(snappy, deflate, deflate_level)) arm_read_deadline();
+  });
+  if (!started) {
+    upgrading_ = false;
+    return send_error("E_IDENTIFY_FAILED", "IDENTIFY failed TLS is not available on this connection", true);
+  }
+  return true;
+}
+
+bool Client::upgrade_compression(bool snappy, bool deflate, int deflate_level) {
+  if (snappy) {
+    nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() + "] upgrading connection to snappy");
+    if (!conn_->enable_snappy()) return send_error("E_IDENTIFY_FAILED", "IDENTIFY failed snappy unavailable", true);
+    snappy_ = true;
+    send_response(kOK);
+  }
+  if (deflate) {
+    nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() +
+                                        "] upgrading connection to deflate (level " + num(deflate_level) + ")");
+    if (!conn_->enable_deflate(deflate_level)) {
+      return send_error("E_IDENTIFY_FAILED", "IDENTIFY failed deflate unavailable", true);
+    }
+    deflate_ = true;
+    send_response(kOK);
+  }
   return true;
 }
 

@@ -26,6 +26,10 @@ struct ClientStats {
   bool deflate = false;
   bool snappy = false;
   bool tls = false;
+  std::string tls_cipher_suite;
+  std::string tls_version;
+  std::string tls_negotiated_protocol;
+  bool tls_negotiated_protocol_is_mutual = false;
   std::vector<std::pair<std::string, std::uint64_t>> pub_counts;  // every topic published to, sorted
   bool producer = false;                                           // published at least once
 };

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <chrono>
 #include <optional>
@@ -21,38 +22,81 @@ constexpr auto kIdleTimeout = std::chrono::seconds(60);
 // Lingering close after a refused request: at most this long, and this many bytes read and dropped.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr std::uint64_t kMaxDiscard = 64 * 1024 * 1024;
+// Go's net/http gives a TLS handshake this long (its conn.serve uses the read timeout; nsqd sets none, so we
+// bound it like the idle timeout).
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 // Go's http.DefaultMaxHeaderBytes.
 constexpr std::uint32_t kHeaderLimit = 1 << 20;
 }  // namespace
 
-using SessionMap = std::map<std::uint64_t, std::weak_ptr<HttpSession>>;
-
-// One HTTP connection: read header → decide the body limit → read body → handle → write → repeat.
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSessionBase {
  public:
-  HttpSession(tcp::socket socket, HttpApi& api, std::weak_ptr<SessionMap> registry, std::uint64_t id)
-      : stream_(std::move(socket)), api_(api), registry_(std::move(registry)), id_(id) {}
+  virtual ~HttpSessionBase() = default;
+  virtual void close() = 0;
+};
 
-  ~HttpSession() {
+using SessionMap = std::map<std::uint64_t, std::weak_ptr<HttpSessionBase>>;
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One HTTP connection: (TLS handshake →) read header → decide the body limit → read body → handle → write →
+// repeat. Stream is PlainStream or TlsStream.
+template <class Stream>
+class HttpSession : public HttpSessionBase, public std::enable_shared_from_this<HttpSession<Stream>> {
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+  using std::enable_shared_from_this<HttpSession<Stream>>::shared_from_this;
+
+ public:
+  HttpSession(tcp::socket socket, asio::ssl::context* tls, HttpApi& api, std::weak_ptr<SessionMap> registry,
+              std::uint64_t id)
+      : stream_(make_stream(std::move(socket), tls)), api_(api), registry_(std::move(registry)), id_(id) {}
+
+  ~HttpSession() override {
     if (auto registry = registry_.lock()) registry->erase(id_);
   }
 
-  void start() { read_header(); }
+  void start() {
+    if constexpr (kTls) {
+      lowest().expires_after(kHandshakeTimeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+        if (self->closed_) return;
+        if (ec) {
+          self->close();  // as Go's server: a failed handshake just ends the connection
+          return;
+        }
+        self->read_header();
+      });
+    } else {
+      read_header();
+    }
+  }
 
-  void close() {
+  void close() override {
     closed_ = true;
     boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
   }
 
  private:
+  static Stream make_stream(tcp::socket socket, asio::ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      (void)tls;
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
   void read_header() {
     if (closed_) return;
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(boost::none);  // the real limit depends on the path, known only after the header
-    stream_.expires_after(kIdleTimeout);
+    lowest().expires_after(kIdleTimeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               self->on_header(ec);
@@ -64,7 +108,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (ec) {
       // Malformed requests get Go's plain 400; EOF, timeouts and resets just end the connection.
       if (ec != http::error::end_of_stream && ec != beast::error::timeout && ec != asio::error::eof &&
-          ec != asio::error::connection_reset && ec != asio::error::operation_aborted) {
+          ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
+          ec != asio::ssl::error::stream_truncated && ec.category() != asio::error::get_ssl_category()) {
         respond_bad_request();
       } else {
         close();
@@ -75,6 +120,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     const std::string_view target(header.target().data(), header.target().size());
     const auto question = target.find('?');
     request_ = HttpRequest{};
+    request_.tls = kTls;
     request_.method = std::string(header.method_string());
     request_.path = std::string(target.substr(0, question));
     if (question != std::string_view::npos) request_.query = std::string(target.substr(question + 1));
@@ -165,7 +211,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void write_response() {
-    stream_.expires_after(kIdleTimeout);
+    lowest().expires_after(kIdleTimeout);
     http::async_write(stream_, *response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_written(ec);
     });
@@ -191,8 +237,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // before a client that writes its whole body first gets to read it.
   void linger_close() {
     boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTimeout);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    lowest().expires_after(kLingerTimeout);
     discard();
   }
 
@@ -209,7 +255,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::string_body>> response_;
@@ -223,8 +269,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool closed_ = false;
 };
 
-HttpServer::HttpServer(asio::io_context& io, const std::string& address, HttpApi& api, seam::Logger& logger)
-    : loop_(io, address, logger), api_(api), sessions_(std::make_shared<SessionMap>()) {}
+HttpServer::HttpServer(asio::io_context& io, const std::string& address, HttpApi& api, seam::Logger& logger,
+                       std::shared_ptr<asio::ssl::context> tls)
+    : loop_(io, address, logger), api_(api), sessions_(std::make_shared<SessionMap>()), tls_(std::move(tls)) {}
 
 HttpServer::~HttpServer() { close(); }
 
@@ -233,16 +280,22 @@ void HttpServer::start() {
     boost::system::error_code ec;
     socket.set_option(tcp::no_delay(true), ec);
     const std::uint64_t id = ++next_session_;
-    auto session = std::make_shared<HttpSession>(std::move(socket), api_, sessions_, id);
-    (*sessions_)[id] = session;
-    session->start();
+    if (tls_) {
+      auto session = std::make_shared<HttpSession<TlsStream>>(std::move(socket), tls_.get(), api_, sessions_, id);
+      (*sessions_)[id] = session;
+      session->start();
+    } else {
+      auto session = std::make_shared<HttpSession<PlainStream>>(std::move(socket), nullptr, api_, sessions_, id);
+      (*sessions_)[id] = session;
+      session->start();
+    }
   });
 }
 
 void HttpServer::close() {
   loop_.close();
   // Copy first: closing a session may release it and make it unregister itself.
-  std::vector<std::shared_ptr<HttpSession>> open;
+  std::vector<std::shared_ptr<HttpSessionBase>> open;
   for (auto& [id, weak] : *sessions_) {
     if (auto session = weak.lock()) open.push_back(std::move(session));
   }

@@ -1,8 +1,9 @@
-// nsqd's HTTP listener: HTTP/1.1 with keep-alive on Boost.Beast, on the engine's io_context. Each request is
-// answered synchronously by nsq::HttpApi::handle(), which runs on this same (only) thread.
+// nsqd's HTTP and HTTPS listeners: HTTP/1.1 with keep-alive on Boost.Beast (HTTPS: Beast over Asio SSL, same
+// handlers), on the engine's io_context. Each request is answered by nsq::HttpApi, on this same (only) thread.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
 
 #include <cstdint>
 #include <map>
@@ -15,12 +16,13 @@
 
 namespace nsq::io_real {
 
-class HttpSession;
+class HttpSessionBase;
 
 class HttpServer {
  public:
-  // Binds now; throws like AcceptLoop.
-  HttpServer(boost::asio::io_context& io, const std::string& address, HttpApi& api, seam::Logger& logger);
+  // Binds now; throws like AcceptLoop. With tls, every connection is HTTPS (nsqd's --https-address).
+  HttpServer(boost::asio::io_context& io, const std::string& address, HttpApi& api, seam::Logger& logger,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -35,7 +37,8 @@ class HttpServer {
   AcceptLoop loop_;
   HttpApi& api_;
   // Open sessions, so close() can end idle keep-alive connections. Sessions unregister themselves.
-  std::shared_ptr<std::map<std::uint64_t, std::weak_ptr<HttpSession>>> sessions_;
+  std::shared_ptr<std::map<std::uint64_t, std::weak_ptr<HttpSessionBase>>> sessions_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   std::uint64_t next_session_ = 0;
 };
 

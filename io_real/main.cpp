@@ -32,6 +32,7 @@
 #include "io_real/process_info.h"
 #include "io_real/spdlog_logger.h"
 #include "io_real/tcp_listener.h"
+#include "io_real/tls_context.h"
 #include "io_real/udp_sender.h"
 #include "io_real/tcp_dialer.h"
 #include "engine/lookup_peer.h"
@@ -78,6 +79,11 @@ int run(nsq::Options options) {
     return fatal(logger, "failed to instantiate nsqd - failed to lock data-path: " + error);
   }
 
+  // TLS: the server context IDENTIFY upgrades use, and the HTTPS listener's (nsqd.New builds it first).
+  std::string tls_error;
+  const std::shared_ptr<asio::ssl::context> tls = nsq::io_real::make_server_tls_context(options, tls_error);
+  if (!tls_error.empty()) return fatal(logger, "failed to instantiate nsqd - failed to build TLS config - " + tls_error);
+
   asio::io_context io(1);  // concurrency hint 1: exactly one thread runs it
   nsq::io_real::AsioClock clock(io);
   nsq::io_real::OsRandom random;
@@ -86,6 +92,7 @@ int run(nsq::Options options) {
   std::optional<nsq::io_real::TcpListener> tcp;
   try {
     tcp.emplace(io, options.tcp_address, logger);
+    tcp->set_tls_context(tls);
   } catch (const std::exception& e) {
     return fatal(logger, "failed to instantiate nsqd - listen (" + options.tcp_address + ") failed - " +
                              listen_error(options.tcp_address, e));
@@ -114,7 +121,17 @@ int run(nsq::Options options) {
                                listen_error(options.http_address, e));
     }
   }
+  std::optional<nsq::io_real::HttpServer> https;
+  if (tls && !options.https_address.empty()) {
+    try {
+      https.emplace(io, options.https_address, api, logger, tls);
+    } catch (const std::exception& e) {
+      return fatal(logger, "failed to instantiate nsqd - listen (" + options.https_address + ") failed - " +
+                               listen_error(options.https_address, e));
+    }
+  }
   nsqd.set_ports(tcp->local_port(), http ? http->local_port() : 0);
+  nsqd.set_https_port(https ? https->local_port() : 0);
 
   // Integration tests read the bound ports from these two lines.
   logger.log(LogLevel::info, "TCP: listening on " + tcp->local_address());
@@ -122,6 +139,10 @@ int run(nsq::Options options) {
   if (http) {
     logger.log(LogLevel::info, "HTTP: listening on " + http->local_address());
     http->start();
+  }
+  if (https) {
+    logger.log(LogLevel::info, "HTTPS: listening on " + https->local_address());
+    https->start();
   }
   statsd.start();  // no-op without --statsd-address
   lookup_peers.start();  // one peer per --lookupd-tcp-address
@@ -138,6 +159,10 @@ int run(nsq::Options options) {
     if (http) {
       http->close();
       logger.log(LogLevel::info, "HTTP: closing " + http->local_address());
+    }
+    if (https) {
+      https->close();
+      logger.log(LogLevel::info, "HTTPS: closing " + https->local_address());
     }
     // Queues go to disk and are synced before we stop the loop; run() returns once that is done.
     nsqd.close([&] {

@@ -312,7 +312,8 @@ std::optional<std::string> validate(Options& o) {
   std::sort(o.e2e_processing_latency_percentiles.begin(), o.e2e_processing_latency_percentiles.end(),
             std::greater<>());
   if (!o.tls_client_auth_policy.empty() && o.tls_required == 0) o.tls_required = 2;
-  if (o.tls_required > 0 && (o.tls_cert.empty() || o.tls_key.empty())) {
+  // Only one of cert and key fails later, when the TLS config is built (as nsqd's buildTLSConfig).
+  if (o.tls_required > 0 && o.tls_cert.empty() && o.tls_key.empty()) {
     return "cannot require TLS client connections without TLS key and cert";
   }
   return std::nullopt;
@@ -324,12 +325,6 @@ std::optional<std::string> unsupported_option(const Options& o) {
   const auto refuse = [](const std::string& what, const std::string& issue) {
     return what + " is not implemented yet in nsqd-cpp (" + issue + "); refusing to start without it";
   };
-  const std::string tls = "TLS: issue #7";
-  if (!o.tls_cert.empty()) return refuse("--tls-cert", tls);
-  if (!o.tls_key.empty()) return refuse("--tls-key", tls);
-  if (!o.tls_client_auth_policy.empty()) return refuse("--tls-client-auth-policy", tls);
-  if (!o.tls_root_ca_file.empty()) return refuse("--tls-root-ca-file", tls);
-  if (o.tls_required != 0) return refuse("--tls-required", tls);
   if (!o.auth_http_addresses.empty()) return refuse("--auth-http-address", "AUTH: issue #7");
   return std::nullopt;
 }

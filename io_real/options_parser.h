@@ -22,9 +22,8 @@ struct ParseOutcome {
 ParseOutcome parse_options(const std::vector<std::string>& args, const std::string& hostname);
 
 // Options nsqd v1.3.0 accepts that nsqd-cpp does not implement yet: the error to refuse them with (naming the
-// issue that brings them), or nullopt. Never silently ignored: a daemon asked for TLS or auth, which it cannot
-// provide yet, exits instead of running without them. (--tls-min-version alone is inert, as in nsqd without a
-// certificate; --snappy/--deflate are honoured in that compression is never granted in IDENTIFY.)
+// issue that brings them), or nullopt. Never silently ignored: a daemon asked for auth, which it cannot provide
+// yet, exits instead of running without it. (TLS, snappy and deflate are implemented.)
 std::optional<std::string> unsupported_option(const Options& options);
 
 // nsqd's default --node-id: crc32(md5(hostname)) % 1024.

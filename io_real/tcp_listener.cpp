@@ -8,8 +8,8 @@ TcpListener::TcpListener(boost::asio::io_context& io, const std::string& address
     : loop_(io, address, logger) {}
 
 void TcpListener::start(AcceptFn on_accept) {
-  loop_.start([on_accept = std::move(on_accept)](boost::asio::ip::tcp::socket socket) {
-    on_accept(std::make_unique<TcpConnection>(std::move(socket)));
+  loop_.start([on_accept = std::move(on_accept), tls = tls_](boost::asio::ip::tcp::socket socket) {
+    on_accept(std::make_unique<TcpConnection>(std::move(socket), tls));
   });
 }
 

@@ -187,11 +187,6 @@ TEST(UnsupportedOptions, RefusedWithTheirIssue) {
     change(o);
     return unsupported_option(o).value_or("");
   };
-  EXPECT_NE(with([](Options& o) { o.tls_cert = "c.pem"; }).find("--tls-cert is not implemented yet"), std::string::npos);
-  EXPECT_NE(with([](Options& o) { o.tls_key = "k.pem"; }).find("--tls-key"), std::string::npos);
-  EXPECT_NE(with([](Options& o) { o.tls_client_auth_policy = "require"; }).find("issue #7"), std::string::npos);
-  EXPECT_NE(with([](Options& o) { o.tls_root_ca_file = "ca.pem"; }).find("--tls-root-ca-file"), std::string::npos);
-  EXPECT_NE(with([](Options& o) { o.tls_required = 1; }).find("--tls-required"), std::string::npos);
   EXPECT_NE(with([](Options& o) { o.auth_http_addresses = {"a:1"}; }).find("--auth-http-address"), std::string::npos);
   EXPECT_FALSE(unsupported_option([] {
                  Options o;
@@ -200,9 +195,14 @@ TEST(UnsupportedOptions, RefusedWithTheirIssue) {
                  return o;
                }())
                    .has_value());
-  // Inert without TLS in nsqd too, or honoured (compression is simply never granted): accepted.
+  // TLS and compression are implemented: accepted.
   EXPECT_FALSE(unsupported_option([] {
                  Options o;
+                 o.tls_cert = "c.pem";
+                 o.tls_key = "k.pem";
+                 o.tls_client_auth_policy = "require-verify";
+                 o.tls_root_ca_file = "ca.pem";
+                 o.tls_required = 2;
                  o.tls_min_version = 0x0303;
                  o.snappy = false;
                  o.deflate = false;

@@ -62,6 +62,22 @@ void SimConnection::set_reading(bool enabled) {
 void SimConnection::close() {
   if (!net_alive_.expired()) net_->close(pipe_id_, side_);
 }
+bool SimConnection::upgrade_tls(UpgradeDone done) {
+  if (net_alive_.expired() || tls_) return false;
+  tls_ = true;
+  net_->clock().post([alive = net_alive_, done = std::move(done)] {
+    if (!alive.expired()) done("");
+  });
+  return true;
+}
+seam::Connection::TlsState SimConnection::tls_state() const {
+  TlsState st;
+  if (!tls_) return st;
+  st.version = "TLS1.3";
+  st.cipher_suite = "Unknown 4865";  // TLS_AES_128_GCM_SHA256, which nsqd has no name for
+  st.negotiated_protocol_is_mutual = true;
+  return st;
+}
 
 SimListener::SimListener(SimNetwork& net, std::string address)
     : net_(&net), net_alive_(net.alive_), address_(std::move(address)) {}

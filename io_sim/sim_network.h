@@ -64,6 +64,13 @@ class SimConnection final : public seam::Connection {
   void set_reading(bool enabled) override;
   void close() override;
   const std::string& remote_address() const override { return remote_; }
+  // IDENTIFY's upgrades in memory: the simulated TLS handshake completes on the next turn of the virtual clock
+  // and compression is the identity transform (both ends of a pipe are ours, so they agree), which keeps runs
+  // deterministic and byte streams readable in traces.
+  bool upgrade_tls(UpgradeDone done) override;
+  bool enable_snappy() override { return !net_alive_.expired(); }
+  bool enable_deflate(int) override { return !net_alive_.expired(); }
+  TlsState tls_state() const override;
 
   // Both ends of a connection share this id (the fault hooks take it).
   std::uint64_t id() const { return pipe_id_; }
@@ -74,6 +81,7 @@ class SimConnection final : public seam::Connection {
   std::uint64_t pipe_id_;
   int side_;
   std::string remote_;
+  bool tls_ = false;
 };
 
 class SimListener final : public seam::Listener {

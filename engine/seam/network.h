@@ -42,6 +42,34 @@ class Connection {
   virtual void close() = 0;
   // "ip:port" of the peer (as Go's net.Conn.RemoteAddr().String()).
   virtual const std::string& remote_address() const = 0;
+
+  // --- upgrades negotiated by IDENTIFY (TLS, then snappy or deflate) ---
+  // error is "" on success, else the transport's error text.
+  using UpgradeDone = std::function<void(std::string error)>;
+  // Starts a server-side TLS handshake once every byte written so far has gone out in the clear. Until done
+  // runs no read is delivered (the handshake owns the socket), and bytes written meanwhile wait; after success
+  // they and everything later go out over TLS, after a failure in the clear. done runs later on the engine's
+  // thread, never inside this call. Returns false (done never runs) if this transport cannot do TLS.
+  virtual bool upgrade_tls(UpgradeDone done) {
+    (void)done;
+    return false;
+  }
+  // From now on bytes written are compressed (each write() is one flush: a self-contained snappy chunk run,
+  // or deflate data ending in a sync flush) and bytes read are decompressed. Returns false if unsupported.
+  virtual bool enable_snappy() { return false; }
+  virtual bool enable_deflate(int level) {
+    (void)level;
+    return false;
+  }
+  // The TLS session once upgrade_tls succeeded; empty strings before.
+  struct TlsState {
+    std::string version;       // as nsqd's /stats: "TLS1.2", "TLS1.3"
+    std::string cipher_suite;  // Go's name, or "Unknown <IANA id>" as nsqd prints suites it has no name for
+    std::string negotiated_protocol;  // ALPN (nsqd offers none, so "")
+    bool negotiated_protocol_is_mutual = false;
+    std::string peer_common_name;  // CN of the client certificate, if one was presented
+  };
+  virtual TlsState tls_state() const { return {}; }
 };
 
 class Listener {

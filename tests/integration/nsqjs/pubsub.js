@@ -5,6 +5,8 @@
 // is a failure. Exit 0 on success, 1 with a reason otherwise, 2 on the hard timeout.
 //
 // usage: node pubsub.js <tcp_port> [total=10000]    (or env NSQD_TCP_PORT / NSQD_HOST)
+// NSQJS_OPTIONS (JSON) adds nsqjs connection options to every reader and the writer, e.g.
+// '{"tls":true,"tlsVerification":false}', '{"deflate":true,"deflateLevel":6}' or '{"snappy":true}'.
 'use strict'
 
 const net = require('net')
@@ -14,6 +16,7 @@ const host = process.env.NSQD_HOST || '127.0.0.1'
 const port = parseInt(process.argv[2] || process.env.NSQD_TCP_PORT || '', 10)
 const total = parseInt(process.argv[3] || process.env.NSQJS_TOTAL || '10000', 10)
 const hardTimeoutMs = parseInt(process.env.NSQJS_TIMEOUT_MS || '120000', 10)
+const connOptions = JSON.parse(process.env.NSQJS_OPTIONS || '{}')
 if (!Number.isInteger(port) || port <= 0) {
   console.error('usage: node pubsub.js <nsqd tcp port> [total]')
   process.exit(1)
@@ -83,6 +86,7 @@ function startReaders() {
         maxInFlight: 200,
         maxAttempts: 0,
         clientId: `pubsub-${channel}-${r}`,
+        ...connOptions,
       })
       reader.on('message', (msg) => {
         const body = msg.body.toString()
@@ -156,7 +160,7 @@ function publishAll(w) {
   })
 }
 
-const writer = new nsq.Writer(host, port)
+const writer = new nsq.Writer(host, port, connOptions)
 async function main() {
   for (const c of channels) await createChannel(c)
   log(`channels ${channels.join(', ')} created on topic ${topic}`)
