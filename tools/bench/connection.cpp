@@ -25,7 +25,11 @@ std::string identify_json(const IdentifyOptions& o) {
   std::string host = asio::ip::host_name(ec);
   if (ec) host = "localhost";
   std::string j = "{\"client_id\":\"" + json_escape(o.client_id) + "\",\"hostname\":\"" + json_escape(host) +
-                  "\",\"user_agent\":\"nsqd-bench/1.3.0\",\"feature_negotiation\":false";
+                  "\",\"user_agent\":\"nsqd-bench/1.3.0\",\"feature_negotiation\":" +
+                  ((o.tls || o.snappy || o.deflate) ? "true" : "false");
+  if (o.tls) j += ",\"tls_v1\":true";
+  if (o.snappy) j += ",\"snappy\":true";
+  if (o.deflate) j += ",\"deflate\":true,\"deflate_level\":" + std::to_string(o.deflate_level);
   if (o.heartbeat_interval_ms != 0) j += ",\"heartbeat_interval\":" + std::to_string(o.heartbeat_interval_ms);
   if (o.output_buffer_size != 0) j += ",\"output_buffer_size\":" + std::to_string(o.output_buffer_size);
   if (o.output_buffer_timeout_ms != 0)
@@ -65,15 +69,23 @@ void Connection::do_connect() {
     self->sock_.set_option(tcp::no_delay(true), ignored);
     encode_magic(self->pending_);
     encode_identify(self->pending_, identify_json(self->idopts_));
+    const IdentifyOptions& o = self->idopts_;
+    self->phase_ = (o.tls || o.snappy || o.deflate) ? Phase::json : Phase::done;
     self->flush();
     self->do_read();
   });
 }
 
 void Connection::do_read() {
-  auto span = decoder_.prepare(64 * 1024);
-  sock_.async_read_some(asio::buffer(span.data(), span.size()),
-                        [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+  const bool decode = stream_decoder_ != nullptr;
+  std::span<char> span;
+  if (decode) {
+    raw_.resize(64 * 1024);
+    span = std::span<char>(raw_.data(), raw_.size());
+  } else {
+    span = decoder_.prepare(64 * 1024);
+  }
+  auto on_read = [self = shared_from_this(), decode](const boost::system::error_code& ec, std::size_t n) {
                           if (self->closed_) return;
                           if (ec) {
                             if (self->closing_) {
@@ -85,10 +97,105 @@ void Connection::do_read() {
                             }
                             return;
                           }
-                          self->decoder_.commit(n);
+                          if (decode) {
+                            self->decoded_.clear();
+                            const std::string err = self->stream_decoder_->decode(
+                                reinterpret_cast<const std::uint8_t*>(self->raw_.data()), n, self->decoded_);
+                            if (!err.empty()) {
+                              self->fail("decode: " + err);
+                              return;
+                            }
+                            self->decoder_.feed(self->decoded_);
+                          } else {
+                            self->decoder_.commit(n);
+                          }
                           self->handle_frames();
-                          if (!self->closed_) self->do_read();
-                        });
+                          if (self->closed_) return;
+                          if (self->handshaking_) {
+                            self->start_tls();
+                          } else {
+                            self->do_read();
+                          }
+                        };
+  if (tls_) {
+    tls_->async_read_some(asio::buffer(span.data(), span.size()), std::move(on_read));
+  } else {
+    sock_.async_read_some(asio::buffer(span.data(), span.size()), std::move(on_read));
+  }
+}
+
+bool Connection::on_upgrade_frame(std::string_view data) {
+  auto granted = [&](const char* key) { return data.find(std::string("\"") + key + "\":true") != std::string_view::npos; };
+  switch (phase_) {
+    case Phase::json:
+      if (data.empty() || data.front() != '{') {
+        fail("unexpected IDENTIFY response: " + std::string(data));
+        return false;
+      }
+      if ((idopts_.tls && !granted("tls_v1")) || (idopts_.snappy && !granted("snappy")) ||
+          (idopts_.deflate && !granted("deflate"))) {
+        fail("nsqd did not grant every upgrade asked for: " + std::string(data));
+        return false;
+      }
+      want_compression_ = idopts_.snappy || idopts_.deflate;
+      if (idopts_.tls) {
+        phase_ = Phase::tls_ok;
+        handshaking_ = true;  // after this read's frames: no further bytes come before our ClientHello
+      } else {
+        start_compression();
+      }
+      return true;
+    case Phase::tls_ok:
+    case Phase::compression_ok:
+      if (data != "OK") {
+        fail("unexpected upgrade response: " + std::string(data));
+        return false;
+      }
+      if (phase_ == Phase::tls_ok && want_compression_) {
+        start_compression();
+        return true;
+      }
+      phase_ = Phase::done;
+      identified_ = true;
+      on_identified();
+      return true;
+    default:
+      return true;
+  }
+}
+
+void Connection::start_compression() {
+  phase_ = Phase::compression_ok;
+  if (idopts_.snappy) {
+    encoder_ = nsq::codec::make_snappy_encoder();
+    stream_decoder_ = nsq::codec::make_snappy_decoder();
+  } else {
+    encoder_ = nsq::codec::make_deflate_encoder(idopts_.deflate_level);
+    stream_decoder_ = nsq::codec::make_deflate_decoder();
+  }
+  // Bytes already read behind the last uncompressed frame are compressed.
+  const std::string rest = decoder_.take_buffered();
+  decoded_.clear();
+  const std::string err =
+      stream_decoder_->decode(reinterpret_cast<const std::uint8_t*>(rest.data()), rest.size(), decoded_);
+  if (!err.empty()) return fail("decode: " + err);
+  decoder_.feed(decoded_);
+}
+
+void Connection::start_tls() {
+  ssl_ctx_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  ssl_ctx_->set_verify_mode(asio::ssl::verify_none);  // a load generator: any server certificate
+  tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(sock_, *ssl_ctx_);
+  tls_->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](const boost::system::error_code& ec) {
+    self->handshaking_ = false;
+    if (self->closed_) return;
+    if (ec) {
+      self->fail("TLS handshake: " + ec.message());
+      return;
+    }
+    self->flush();
+    self->do_read();
+  });
 }
 
 void Connection::handle_frames() {
@@ -105,6 +212,9 @@ void Connection::handle_frames() {
       case FrameType::Response:
         if (f.data == "_heartbeat_") {
           encode_nop(pending_);
+        } else if (!identified_ && phase_ != Phase::done) {
+          if (!on_upgrade_frame(f.data)) return;
+          if (handshaking_) return;  // the rest of the stream is TLS
         } else if (!identified_) {
           if (f.data != "OK") {
             fail("unexpected IDENTIFY response: " + std::string(f.data));
@@ -137,11 +247,15 @@ void Connection::handle_frames() {
 void Connection::on_message(const Message&) { fail("protocol error: unexpected message frame"); }
 
 void Connection::flush() {
-  if (write_in_flight_ || pending_.empty() || closed_) return;
+  if (write_in_flight_ || pending_.empty() || closed_ || handshaking_) return;
   std::swap(pending_, writing_);
+  if (encoder_) {
+    std::string encoded;
+    encoder_->encode(writing_, encoded);
+    writing_ = std::move(encoded);
+  }
   write_in_flight_ = true;
-  asio::async_write(sock_, asio::buffer(writing_),
-                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+  auto on_written = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->write_in_flight_ = false;
                       if (self->closed_) return;
                       if (ec) {
@@ -155,7 +269,12 @@ void Connection::flush() {
                       }
                       self->on_write_done();
                       self->flush();
-                    });
+                    };
+  if (tls_) {
+    asio::async_write(*tls_, asio::buffer(writing_), std::move(on_written));
+  } else {
+    asio::async_write(sock_, asio::buffer(writing_), std::move(on_written));
+  }
 }
 
 void Connection::close_after_flush() {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include <atomic>
 #include <memory>
@@ -11,6 +12,7 @@
 #include <string_view>
 
 #include "frame.h"
+#include "io_real/stream_codec.h"
 #include "run_state.h"
 
 namespace nsqbench {
@@ -62,6 +64,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void do_read();
   void handle_frames();
   void finish_close();
+  // IDENTIFY's upgrades: JSON → (TLS handshake → OK) → (snappy/deflate → OK) → identified.
+  bool on_upgrade_frame(std::string_view data);  // false after fail()
+  void start_tls();
+  void start_compression();
+  enum class Phase { identify, json, tls_ok, compression_ok, done };
+  Phase phase_ = Phase::identify;
+  bool want_compression_ = false;
+  bool handshaking_ = false;
+  std::unique_ptr<asio::ssl::context> ssl_ctx_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;
+  std::unique_ptr<nsq::codec::StreamEncoder> encoder_;
+  std::unique_ptr<nsq::codec::StreamDecoder> stream_decoder_;
+  std::vector<char> raw_;
+  std::string decoded_;
 
   tcp::socket sock_;
   tcp::endpoint ep_;

@@ -109,6 +109,12 @@ class FrameDecoder {
   Status next(Frame& out);
   const std::string& error() const { return error_; }
   std::size_t buffered() const { return end_ - begin_; }
+  // Removes and returns the bytes not yet consumed (the stream format changes after IDENTIFY's upgrades).
+  std::string take_buffered() {
+    std::string rest(buf_.data() + begin_, end_ - begin_);
+    begin_ = end_ = 0;
+    return rest;
+  }
 
   // Convenience for tests: copy bytes in.
   void feed(std::string_view bytes);

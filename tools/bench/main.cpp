@@ -49,6 +49,12 @@ void add_common(CLI::App* app, BenchOptions& o, DurationArgs& d, bool& json) {
   app->add_option("--heartbeat-interval", o.identify.heartbeat_interval_ms,
                   "IDENTIFY heartbeat_interval in ms (0 = server default)")
       ->capture_default_str();
+  app->add_flag("--tls", o.identify.tls, "IDENTIFY tls_v1: upgrade every connection to TLS (certificate not verified)");
+  app->add_flag("--snappy", o.identify.snappy, "IDENTIFY snappy: framed snappy stream after IDENTIFY (and TLS)");
+  app->add_flag("--deflate", o.identify.deflate, "IDENTIFY deflate: raw deflate stream after IDENTIFY (and TLS)");
+  app->add_option("--deflate-level", o.identify.deflate_level, "IDENTIFY deflate_level (nsqd caps it)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 9));
   app->add_flag("--json", json, "print one machine-readable JSON line instead of text");
 }
 

@@ -46,6 +46,11 @@ struct IdentifyOptions {
   int output_buffer_size = 0;
   int output_buffer_timeout_ms = 0;
   int heartbeat_interval_ms = 0;
+  // Upgrades negotiated in IDENTIFY (feature_negotiation is sent when any is asked for).
+  bool tls = false;
+  bool snappy = false;
+  bool deflate = false;
+  int deflate_level = 6;
 };
 
 }  // namespace nsqbench
