@@ -49,6 +49,14 @@ std::shared_ptr<ssl::context> make_server_tls_context(const Options& o, std::str
   // Go's crypto/tls speaks TLS 1.0..1.3 and never SSL; no renegotiation, no compression.
   SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_min_proto_version(native, o.tls_min_version);
+  // Go's default suites in its preference order (AES-GCM hardware), chosen by the server as Go does, so the
+  // suite /stats shows matches nsqd's for the same client.
+  SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  SSL_CTX_set_cipher_list(native,
+                          "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                          "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:"
+                          "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA");
   SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION);
   if (SSL_CTX_use_certificate_chain_file(native, o.tls_cert.c_str()) != 1) {
     error = openssl_error("tls: failed to load certificate " + o.tls_cert);
