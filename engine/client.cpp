@@ -192,7 +192,13 @@ void Client::release_reply(std::uint64_t slot, std::string text, bool is_error) 
     sent = true;
   }
   if (sent) flush();
-  if (held_.empty() && !close_after_replies_.empty()) close_now(close_after_replies_);
+  if (held_.empty() && !close_after_replies_.empty()) {
+    close_now(close_after_replies_);
+  } else if (held_.empty() && after_held_) {
+    auto upgrade = std::move(after_held_);
+    after_held_ = nullptr;
+    upgrade();
+  }
 }
 
 void Client::reply_when_durable(Topic& topic, const char* code, const char* verb) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -151,6 +152,7 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   std::deque<HeldReply> held_;  // oldest first
   std::uint64_t first_held_ = 0;  // slot number of held_.front()
   std::string close_after_replies_;  // a fatal error is queued behind held replies: close once they are out
+  std::function<void()> after_held_;  // an IDENTIFY upgrade waiting for the held replies before its JSON
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   seam::TimerId heartbeat_timer_ = seam::kNoTimer;
   seam::TimerId deadline_timer_ = seam::kNoTimer;

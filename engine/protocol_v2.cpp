@@ -340,8 +340,19 @@ bool Client::cmd_identify(ParsedCommand& cmd) {
   if (!tls_v1 && !snappy && !deflate) return true;
   // nsqd replaces its reader at each upgrade: whatever the client pipelined behind IDENTIFY is lost.
   parser_.drop_buffered();
-  if (tls_v1) return upgrade_tls_then_compression(snappy, deflate, static_cast<int>(deflate_level));
-  return upgrade_compression(snappy, deflate, static_cast<int>(deflate_level));
+  const int level = static_cast<int>(deflate_level);
+  if (!held_.empty()) {
+    // --durable: the JSON waits behind a publish's fsync; the upgrade must follow it onto the wire.
+    upgrading_ = true;
+    after_held_ = [this, tls_v1, snappy, deflate, level] {
+      upgrading_ = false;
+      if (tls_v1) upgrade_tls_then_compression(snappy, deflate, level);
+      else upgrade_compression(snappy, deflate, level);
+    };
+    return true;
+  }
+  if (tls_v1) return upgrade_tls_then_compression(snappy, deflate, level);
+  return upgrade_compression(snappy, deflate, level);
 }
 
 bool Client::upgrade_tls_then_compression(bool snappy, bool deflate, int deflate_level) {

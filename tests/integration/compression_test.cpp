@@ -168,6 +168,23 @@ TEST(Compression, TlsThenDeflate) {
   ASSERT_TRUE(round_trip(c, "tls_deflate"));
 }
 
+// --durable holds a PUB's OK until its fsync; an IDENTIFY pipelined behind it answers after it, and the snappy
+// upgrade must wait for that JSON to leave in the clear.
+TEST(Compression, DurablePublishBeforeIdentifyKeepsTheUpgradeInOrder) {
+  Daemon d({"--durable"});
+  SecureClient c(d.tcp_port());
+  c.send("PUB durable_t\n" + be32(1) + "x" + "IDENTIFY\n" + be32(42) +
+         R"({"feature_negotiation":true,"snappy":true})");
+  EXPECT_EQ(c.read_frame().describe(), "response 'OK'");
+  const Frame j = c.read_frame();
+  ASSERT_EQ(j.type, FrameType::Response);
+  EXPECT_TRUE(Json::parse(j.data).at("snappy").get<bool>());
+  c.start_snappy();
+  EXPECT_EQ(c.read_frame().describe(), "response 'OK'");
+  c.send_with_body("PUB durable_t", "y");
+  EXPECT_EQ(c.read_frame().describe(), "response 'OK'");
+}
+
 TEST(Compression, GarbageAfterSnappyUpgradeClosesWithoutAFrame) {
   Daemon d;
   SecureClient c(d.tcp_port());
