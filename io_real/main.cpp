@@ -24,6 +24,7 @@
 #include "engine/http_api.h"
 #include "engine/nsqd.h"
 #include "io_real/asio_clock.h"
+#include "io_real/beast_http_client.h"
 #include "io_real/data_dir_lock.h"
 #include "io_real/http_server.h"
 #include "io_real/options_parser.h"
@@ -97,7 +98,9 @@ int run(nsq::Options options) {
   nsq::io_real::LinuxProcessInfo process_info;
   nsq::io_real::UdpSender udp_sender(io);
   nsq::io_real::TcpDialer dialer(io);
-  nsq::NSQD nsqd(options, nsq::Seams{clock, random, logger, &fs, &process_info, &udp_sender, &dialer});
+  nsq::io_real::BeastHttpClient http_client(io);
+  nsq::NSQD nsqd(options,
+                 nsq::Seams{clock, random, logger, &fs, &process_info, &udp_sender, &dialer, &http_client});
   nsq::StatsdPusher statsd(nsqd);
   nsq::LookupPeers lookup_peers(nsqd);
   // nsqd.dat before serving: topics, channels and paused flags come back; a malformed file is fatal.
