@@ -296,6 +296,11 @@ ClientStats Client::stats() const {
   s.requeue_count = requeue_count_;
   s.connect_ts = connect_ts_;
   s.sample_rate = sample_rate_;
+  s.authed = has_authorizations();
+  if (auth_) {
+    s.auth_identity = auth_->identity;
+    s.auth_identity_url = auth_->identity_url;
+  }
   for (const auto& [t, n] : pub_counts_) s.pub_counts.emplace_back(t, n);
   s.producer = !pub_counts_.empty();
   return s;

@@ -6,11 +6,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "engine/auth.h"
 #include "engine/command_parser.h"
 #include "engine/message.h"
 #include "engine/seam/clock.h"
@@ -80,6 +83,19 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   bool check_pub_header(ParsedCommand& cmd);
   std::string identify_apply(const std::string& json_body, bool& feature_negotiation, bool& bad_json);
 
+  // AUTH (client_auth.cpp). nsqd's CheckAuth for PUB/MPUB/DPUB/SUB: allowed (go on), refused (a fatal error was
+  // sent), or pending: the grant expired and is being asked for again; commands wait, and `then` runs if the new
+  // grant allows it.
+  enum class AuthCheck { allowed, refused, pending };
+  AuthCheck check_auth(std::string_view verb, std::string_view topic, std::string_view channel,
+                       std::function<void()> then);
+  // A closure that runs cmd again later (its bytes copied) through fn, past the auth check.
+  std::function<void()> rerun_later(const ParsedCommand& cmd, bool (Client::*fn)(ParsedCommand&));
+  bool has_authorizations() const { return auth_ && !auth_->authorizations.empty(); }
+  // Asks the auth server with the stored secret; commands wait. done(true) once auth_ holds the new grant.
+  void query_auth(std::function<void(bool ok)> done);
+  void resume_commands();
+
   // Output (client.cpp)
   void send_response(std::string_view data);
   // Durable mode: the reply to the current command is known only later. Replies and errors after it wait
@@ -134,6 +150,14 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   std::uint64_t finish_count_ = 0;
   std::uint64_t requeue_count_ = 0;
   std::map<std::string, std::uint64_t> pub_counts_;
+
+  // AUTH: the grant, the secret it was asked with, the query in flight. tls_ is the connection's TLS state as
+  // sent to the auth server (false until TLS is negotiated).
+  std::optional<AuthState> auth_;
+  std::string auth_secret_;
+  std::shared_ptr<AuthQuery> auth_query_;
+  bool auth_skip_ = false;  // a command re-run after a successful re-auth passes the check
+  bool tls_ = false;
 
   std::string out_;  // buffered frames not yet handed to the connection
   struct HeldReply {

@@ -229,6 +229,7 @@ const std::map<std::string, Getter, std::less<>>& config_table() {
          return o.lookupd_tcp_addresses_null ? json(nullptr) : json(string_list(o.lookupd_tcp_addresses));
        }},
       {"auth_http_addresses", [](const Options& o) { return json(string_list(o.auth_http_addresses)); }},
+      {"auth_http_request_method", [](const Options& o) { return text(o.auth_http_request_method); }},
       {"http_client_connect_timeout", [](const Options& o) { return json(o.http_client_connect_timeout); }},
       {"http_client_request_timeout", [](const Options& o) { return json(o.http_client_request_timeout); }},
       {"data_path", [](const Options& o) { return text(o.data_path); }},

@@ -30,6 +30,8 @@ struct Options {
   std::vector<std::string> lookupd_tcp_addresses;
   bool lookupd_tcp_addresses_null = false;  // PUT /config/... `null` left Go's nil slice: /config shows null
   std::vector<std::string> auth_http_addresses;
+  // "get" (query string, nsqd v1.3.0) or "post" (form values as a JSON body, as nsqd after 1.3.0).
+  std::string auth_http_request_method = "get";
   std::int64_t http_client_connect_timeout = 2 * kSecond;
   std::int64_t http_client_request_timeout = 5 * kSecond;
 

@@ -26,6 +26,9 @@ struct ClientStats {
   bool deflate = false;
   bool snappy = false;
   bool tls = false;
+  bool authed = false;  // AUTH granted at least one authorization
+  std::string auth_identity;
+  std::string auth_identity_url;
   std::vector<std::pair<std::string, std::uint64_t>> pub_counts;  // every topic published to, sorted
   bool producer = false;                                           // published at least once
 };

@@ -847,7 +847,7 @@ TEST(HttpApiFlags, UnimplementedFeaturesAreRefused) {
   TempDir tmp;
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--tls-cert=/nonexistent/c.pem", "issue #7"},        {"--tls-key=/nonexistent/k.pem", "issue #7"},
-      {"--tls-root-ca-file=/nonexistent/ca.pem", "issue #7"}, {"--auth-http-address=127.0.0.1:1", "issue #7"},
+      {"--tls-root-ca-file=/nonexistent/ca.pem", "issue #7"},
   };
   for (const auto& [flag, issue] : cases) {
     const RunResult r = run_command({nsqd_binary(), "--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0",
