@@ -242,6 +242,7 @@ void Topic::precreate_channels(const std::vector<std::string>& lookupd_http_addr
         // The query object is on the call stack: release it after this handler.
         auto done_query = std::move(precreation_);
         nsqd_.defer([done_query] {});
+        if (nsqd_.exiting() || closing_) return;  // shut down meanwhile: its state is already on disk
         if (!error.empty()) {
           nsqd_.log(seam::LogLevel::warn,
                     "failed to query nsqlookupd for channels to pre-create for topic " + name_ + " - " + error);
