@@ -3,12 +3,15 @@
 // messages until the answers (or the timeouts) are in.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/lookup_peer.h"
 #include "engine/lookupd_channels.h"
 #include "engine/topic.h"
+#include "engine/wire.h"
 #include "sim/sim_world.h"
 
 namespace nsq::sim {
@@ -166,6 +169,88 @@ TEST(LookupdChannels, NoKnownLookupdHttpAddressMeansNoQuery) {
   lw.w.clock.run_for(1 * kMs);
   EXPECT_EQ(c.depth(), 1);
   EXPECT_TRUE(logged(lw.w, "no available nsqlookupd to query for channels to pre-create for topic t"));
+}
+
+// The lookupd side of the TCP protocol, just enough for nsqd's peer: "  V1", IDENTIFY answered with `info`, every
+// other command answered "OK".
+class SimLookupd final : public seam::ConnectionHandler {
+ public:
+  SimLookupd(SimWorld& w, const std::string& address, std::string info)
+      : info_(std::move(info)), listener_(w.net.listen(address)) {
+    listener_->start([this](std::unique_ptr<seam::Connection> c) {
+      conn_ = std::move(c);
+      conn_->start(this);
+    });
+  }
+  void on_read(const std::uint8_t* data, std::size_t size) override {
+    in_.append(reinterpret_cast<const char*>(data), size);
+    if (!magic_) {
+      if (in_.size() < 4) return;
+      in_.erase(0, 4);
+      magic_ = true;
+    }
+    for (;;) {
+      const auto nl = in_.find('\n');
+      if (nl == std::string::npos) return;
+      const std::string line = in_.substr(0, nl);
+      std::size_t used = nl + 1;
+      std::string reply = "OK";
+      if (line == "IDENTIFY") {
+        if (in_.size() < nl + 5) return;
+        const std::size_t n = wire::read_u32(in_.data() + nl + 1);
+        if (in_.size() < nl + 5 + n) return;
+        used += 4 + n;
+        reply = info_;
+      }
+      in_.erase(0, used);
+      commands.push_back(line);
+      std::string frame(4, '\0');
+      const auto n = static_cast<std::uint32_t>(reply.size());
+      for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>(n >> (24 - 8 * i));
+      conn_->write(frame + reply);
+    }
+  }
+  void on_drained() override {}
+  void on_closed(std::string_view) override { conn_.reset(); }
+  std::vector<std::string> commands;
+
+ private:
+  std::string info_;
+  std::string in_;
+  bool magic_ = false;
+  std::unique_ptr<seam::Connection> conn_;
+  std::unique_ptr<io_sim::SimListener> listener_;
+};
+
+// The whole chain in the simulated world: nsqd's lookupd peer learns broadcast_address:http_port from the
+// IDENTIFY answer (an IPv6 address in brackets, as Go's net.JoinHostPort) and a new topic asks that address.
+TEST(LookupdChannels, PeerIdentifyAnswerGivesTheHttpAddress) {
+  Options o;
+  o.lookupd_tcp_addresses = {"10.0.0.9:4160"};
+  SimWorld w(11, o);
+  SimLookupd lookupd(w, "10.0.0.9:4160", R"({"tcp_port":4160,"http_port":4161,"broadcast_address":"fd00::9"})");
+  w.http.set_handler("[fd00::9]:4161",
+                     [](const seam::HttpRequest&) { return channels_json(R"({"channels":["from-lookupd"]})"); });
+  LookupPeers peers(*w.nsqd);
+  peers.start();
+  w.clock.run_for(100 * kMs);
+  ASSERT_FALSE(lookupd.commands.empty());
+  EXPECT_EQ(lookupd.commands[0], "IDENTIFY");
+  EXPECT_EQ(peers.http_addresses(), std::vector<std::string>{"[fd00::9]:4161"});
+  std::vector<std::string_view> bodies{"m"};
+  ASSERT_EQ(w.nsqd->publish("t", bodies, 0), "");
+  w.clock.run_for(100 * kMs);
+  ASSERT_EQ(w.http.requests().size(), 1u);
+  EXPECT_EQ(w.http.requests()[0].host, "[fd00::9]:4161");
+  const auto stats = w.nsqd->stats("t");
+  ASSERT_EQ(stats.size(), 1u);
+  ASSERT_EQ(stats[0].channels.size(), 1u);
+  EXPECT_EQ(stats[0].channels[0].channel_name, "from-lookupd");
+  EXPECT_EQ(stats[0].channels[0].depth, 1);
+  // lookupd hears about the topic and the pre-created channel.
+  EXPECT_NE(std::find(lookupd.commands.begin(), lookupd.commands.end(), "REGISTER t from-lookupd"),
+            lookupd.commands.end());
+  peers.stop();
 }
 
 TEST(LookupdChannels, AnswersParseAsGoDecodesThem) {
