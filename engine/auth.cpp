@@ -7,6 +7,7 @@
 #include <cctype>
 
 #include "engine/go_json.h"
+#include "engine/http_v1.h"
 #include "engine/lookupd_channels.h"
 #include "engine/names.h"
 #include "engine/nsqd.h"
@@ -193,17 +194,20 @@ std::string AuthQuery::build_request(const std::string& address, const AuthReque
                             "&secret=" + query_escape(r.secret) + "&tls=" + (r.tls ? "true" : "false");
   std::string host = address;
   std::string path = "/auth";
+  bool https = false;
   if (const auto sep = address.find("://"); sep != std::string::npos) {
     const std::string scheme = lower(address.substr(0, sep));
-    if (scheme != "http") return "unsupported protocol scheme \"" + scheme + "\" (nsqd-cpp queries auth over http)";
+    if (scheme != "http" && scheme != "https") return "unsupported protocol scheme \"" + scheme + "\"";
+    https = scheme == "https";
     const std::string rest = address.substr(sep + 3);
     const auto end = rest.find_first_of("/?");
     host = rest.substr(0, end);
     path = end == std::string::npos ? "" : rest.substr(end);
     if (path.empty() || path[0] == '?') path = "/" + path;
-    if (host.find(':') == std::string::npos || host.back() == ']') host += ":80";
+    if (host.find(':') == std::string::npos || host.back() == ']') host += https ? ":443" : ":80";
   }
   out = seam::HttpRequest{};
+  out.https = https;
   out.host = host;
   out.headers.emplace_back("Accept", "application/vnd.nsq; version=1.0");
   if (method == "post") {
@@ -251,19 +255,28 @@ void AuthQuery::try_next() {
     }
     req.connect_timeout_ns = nsqd_.options().http_client_connect_timeout;
     req.request_timeout_ns = nsqd_.options().http_client_request_timeout;
-    pending_ = client->request(std::move(req), [this, address](seam::HttpResponse resp) {
-      pending_ = 0;
-      on_answer(address, std::move(resp));
-    });
+    send(address, std::move(req));
     return;
   }
   DoneFn done = std::move(done_);
   done(std::nullopt, errors_.empty() ? "no auth server" : errors_);  // may destroy this
 }
 
-void AuthQuery::on_answer(const std::string& address, seam::HttpResponse resp) {
-  std::string err = resp.error;
-  if (err.empty() && resp.status != 200) err = "got response " + resp.status_text + " " + go_quote(resp.body);
+void AuthQuery::send(const std::string& address, seam::HttpRequest req) {
+  seam::HttpRequest copy = req;
+  pending_ = nsqd_.http_client()->request(std::move(req), [this, address, copy = std::move(copy)](seam::HttpResponse resp) {
+    pending_ = 0;
+    on_answer(address, copy, std::move(resp));
+  });
+}
+
+void AuthQuery::on_answer(const std::string& address, const seam::HttpRequest& req, seam::HttpResponse resp) {
+  std::string err;
+  if (auto again = http_v1_https_retry(req, resp, err)) {
+    send(address, std::move(*again));
+    return;
+  }
+  if (err.empty()) err = http_v1_error(resp);
   std::optional<AuthState> state;
   if (err.empty()) state = AuthState::parse(resp.body, nsqd_.clock().now_ns(), err);
   if (state) {

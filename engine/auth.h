@@ -72,7 +72,8 @@ class AuthQuery {
 
  private:
   void try_next();
-  void on_answer(const std::string& address, seam::HttpResponse resp);
+  void send(const std::string& address, seam::HttpRequest req);
+  void on_answer(const std::string& address, const seam::HttpRequest& req, seam::HttpResponse resp);
 
   NSQD& nsqd_;
   AuthRequest request_;

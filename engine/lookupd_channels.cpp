@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "engine/http_v1.h"
 #include "engine/nsqd.h"
 
 namespace nsq {
@@ -65,7 +66,6 @@ bool LookupdChannelQuery::parse_channels(const std::string& body, std::vector<st
 LookupdChannelQuery::LookupdChannelQuery(NSQD& nsqd, const std::string& topic,
                                          const std::vector<std::string>& http_addresses, DoneFn done)
     : nsqd_(nsqd), done_(std::move(done)) {
-  seam::HttpClient* client = nsqd_.http_client();
   const Options& o = nsqd_.options();
   for (const std::string& address : http_addresses) {
     seam::HttpRequest req;
@@ -78,8 +78,14 @@ LookupdChannelQuery::LookupdChannelQuery(NSQD& nsqd, const std::string& topic,
     nsqd_.log(seam::LogLevel::info, "CI: querying nsqlookupd http://" + address + req.target);
     ++remaining_;
     ++queried_;
-    pending_.push_back(client->request(std::move(req), [this](seam::HttpResponse resp) { on_answer(std::move(resp)); }));
+    send(std::move(req));
   }
+}
+
+void LookupdChannelQuery::send(seam::HttpRequest req) {
+  seam::HttpRequest copy = req;
+  pending_.push_back(nsqd_.http_client()->request(
+      std::move(req), [this, copy = std::move(copy)](seam::HttpResponse resp) { on_answer(copy, std::move(resp)); }));
 }
 
 LookupdChannelQuery::~LookupdChannelQuery() {
@@ -89,14 +95,14 @@ LookupdChannelQuery::~LookupdChannelQuery() {
   }
 }
 
-void LookupdChannelQuery::on_answer(seam::HttpResponse resp) {
-  std::string error = resp.error;
-  if (error.empty() && resp.status != 200) {
-    error = "got response " + resp.status_text + " " + nlohmann::json(resp.body).dump();
+void LookupdChannelQuery::on_answer(const seam::HttpRequest& req, seam::HttpResponse resp) {
+  std::string error;
+  if (auto again = http_v1_https_retry(req, resp, error)) {
+    send(std::move(*again));
+    return;
   }
-  if (error.empty() && !parse_channels(resp.body, channels_, error)) {
-    // parse_channels filled error
-  }
+  if (error.empty()) error = http_v1_error(resp);
+  if (error.empty()) parse_channels(resp.body, channels_, error);
   if (!error.empty()) errors_.push_back(std::move(error));
   if (--remaining_ != 0) return;
   std::sort(channels_.begin(), channels_.end());

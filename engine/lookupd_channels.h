@@ -29,7 +29,8 @@ class LookupdChannelQuery {
   static bool parse_channels(const std::string& body, std::vector<std::string>& out, std::string& error);
 
  private:
-  void on_answer(seam::HttpResponse resp);
+  void send(seam::HttpRequest req);
+  void on_answer(const seam::HttpRequest& req, seam::HttpResponse resp);
 
   NSQD& nsqd_;
   DoneFn done_;

@@ -98,9 +98,15 @@ int run(nsq::Options options) {
   nsq::io_real::LinuxProcessInfo process_info;
   nsq::io_real::UdpSender udp_sender(io);
   nsq::io_real::TcpDialer dialer(io);
-  nsq::io_real::BeastHttpClient http_client(io);
+  // lookupd /channels and auth requests; https ones verify against --tls-root-ca-file (else the system's CAs).
+  std::optional<nsq::io_real::BeastHttpClient> http_client;
+  try {
+    http_client.emplace(io, nsq::io_real::HttpClientTls{options.tls_root_ca_file, options.tls_min_version});
+  } catch (const std::exception& e) {
+    return fatal(logger, std::string("failed to instantiate nsqd - failed to build client TLS config - ") + e.what());
+  }
   nsq::NSQD nsqd(options,
-                 nsq::Seams{clock, random, logger, &fs, &process_info, &udp_sender, &dialer, &http_client});
+                 nsq::Seams{clock, random, logger, &fs, &process_info, &udp_sender, &dialer, &*http_client});
   nsq::StatsdPusher statsd(nsqd);
   nsq::LookupPeers lookup_peers(nsqd);
   // nsqd.dat before serving: topics, channels and paused flags come back; a malformed file is fatal.

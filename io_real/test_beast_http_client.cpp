@@ -1,13 +1,18 @@
 // BeastHttpClient against an in-process HTTP server on 127.0.0.1:0, all on one io_context (as in the daemon).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +25,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using asio::ip::tcp;
 
 // Accepts connections and answers each request with `reply_body` (or never, when hang is set).
@@ -162,6 +168,87 @@ TEST(BeastHttpClient, CancelledOrAbandonedRequestsNeverCallBack) {
   }
   io.run_for(std::chrono::milliseconds(300));
   EXPECT_EQ(calls, 0);
+}
+
+// A self-signed certificate for 127.0.0.1, made with Debian's openssl in a private temporary directory.
+struct TestCert {
+  TestCert() {
+    dir = std::filesystem::temp_directory_path() / ("nsqd-cpp-https-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                            "-addext subjectAltName=IP:127.0.0.1 -keyout " + (dir / "key.pem").string() +
+                            " -out " + (dir / "cert.pem").string() + " >/dev/null 2>&1";
+    ok = std::system(cmd.c_str()) == 0;
+  }
+  ~TestCert() { std::filesystem::remove_all(dir); }
+  std::string cert() const { return (dir / "cert.pem").string(); }
+  std::string key() const { return (dir / "key.pem").string(); }
+  std::filesystem::path dir;
+  bool ok = false;
+};
+
+// One TLS connection: handshake, read a request, answer "secure".
+void serve_tls_once(tcp::acceptor& acceptor, ssl::context& ctx) {
+  struct Conn {
+    Conn(tcp::socket s, ssl::context& c) : tls(std::move(s), c) {}
+    ssl::stream<tcp::socket> tls;
+    beast::flat_buffer buf;
+    http::request<http::string_body> req;
+    http::response<http::string_body> res;
+  };
+  acceptor.async_accept([&ctx](boost::system::error_code ec, tcp::socket s) {
+    if (ec) return;
+    auto c = std::make_shared<Conn>(std::move(s), ctx);
+    c->tls.async_handshake(ssl::stream_base::server, [c](boost::system::error_code hec) {
+      if (hec) return;
+      http::async_read(c->tls, c->buf, c->req, [c](boost::system::error_code rec, std::size_t) {
+        if (rec) return;
+        c->res.result(200);
+        c->res.version(11);
+        c->res.body() = "secure " + std::string(c->req.target());
+        c->res.prepare_payload();
+        http::async_write(c->tls, c->res, [c](boost::system::error_code, std::size_t) {});
+      });
+    });
+  });
+}
+
+TEST(BeastHttpClient, HttpsVerifiesTheServerAgainstTheGivenCa) {
+  TestCert cert;
+  ASSERT_TRUE(cert.ok) << "openssl could not make a test certificate";
+  asio::io_context io;
+  ssl::context server_ctx(ssl::context::tls_server);
+  server_ctx.use_certificate_chain_file(cert.cert());
+  server_ctx.use_private_key_file(cert.key(), ssl::context::pem);
+  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  const std::string host = "127.0.0.1:" + std::to_string(acceptor.local_endpoint().port());
+  seam::HttpRequest req;
+  req.https = true;
+  req.host = host;
+  req.target = "/auth?secret=s";
+  {
+    serve_tls_once(acceptor, server_ctx);
+    BeastHttpClient client(io, HttpClientTls{cert.cert(), 0x0303});
+    std::optional<seam::HttpResponse> got;
+    client.request(req, [&](seam::HttpResponse r) { got = std::move(r); });
+    run_until(io, [&] { return got.has_value(); });
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->error, "");
+    EXPECT_EQ(got->status, 200);
+    EXPECT_EQ(got->body, "secure /auth?secret=s");
+  }
+  {
+    // The system's CAs do not know this certificate.
+    serve_tls_once(acceptor, server_ctx);
+    BeastHttpClient client(io);
+    std::optional<seam::HttpResponse> got;
+    client.request(req, [&](seam::HttpResponse r) { got = std::move(r); });
+    run_until(io, [&] { return got.has_value(); });
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->status, 0);
+    EXPECT_NE(got->error.find("certificate verify failed"), std::string::npos) << got->error;
+  }
+  EXPECT_THROW(BeastHttpClient(io, HttpClientTls{(cert.dir / "missing.pem").string(), 0x0301}), std::runtime_error);
 }
 
 }  // namespace

@@ -160,6 +160,62 @@ TEST(SimAuth, EngineGoingAwayCancelsTheQuery) {
   w.clock.run_for(2 * kSecond);  // nothing left to call back into
 }
 
+// nsqd's http_api client: a 403 over plain http is asked again, once, over https at the port the body names.
+TEST(SimAuth, Forbidden403IsRetriedOverHttps) {
+  SimWorld w(3, auth_options());
+  w.http.set_handler(kAuthd, [](const seam::HttpRequest&) {
+    io_sim::SimHttpClient::Reply r;
+    r.status = 403;
+    r.body = R"({"message": "TLS_REQUIRED", "https_port": 4182})";
+    return r;
+  });
+  w.http.set_handler("auth.example:4182", [](const seam::HttpRequest& req) {
+    if (!req.https) {
+      io_sim::SimHttpClient::Reply r;
+      r.status = 400;
+      return r;
+    }
+    return grant(kPublishAll);
+  });
+  Session s(w);
+  s.client.auth("x");
+  w.clock.run_for(100 * kMs);
+  ASSERT_EQ(s.replies.size(), 1u);
+  EXPECT_EQ(s.replies[0].rfind("AUTH {", 0), 0u) << s.replies[0];
+  ASSERT_EQ(w.http.requests().size(), 2u);
+  EXPECT_FALSE(w.http.requests()[0].https);
+  EXPECT_TRUE(w.http.requests()[1].https);
+  EXPECT_EQ(w.http.requests()[1].target, w.http.requests()[0].target);
+  // An https server answering 403 is not retried again.
+  w.http.set_handler("auth.example:4182", [](const seam::HttpRequest&) {
+    io_sim::SimHttpClient::Reply r;
+    r.status = 403;
+    r.body = R"({"https_port": 4182})";
+    return r;
+  });
+  Session s2(w);
+  s2.client.auth("x");
+  w.clock.run_for(100 * kMs);
+  ASSERT_EQ(s2.replies.size(), 1u);
+  EXPECT_EQ(s2.replies[0], "AUTH ERR E_AUTH_FAILED AUTH failed");
+  EXPECT_EQ(w.http.requests().size(), 4u);
+}
+
+TEST(SimAuth, HttpsUrlsAndPostBodies) {
+  seam::HttpRequest req;
+  AuthRequest r{"10.0.0.2", false, "", "a&b\"<"};
+  EXPECT_EQ(AuthQuery::build_request("https://auth.example/v1/auth", r, "get", req), "");
+  EXPECT_TRUE(req.https);
+  EXPECT_EQ(req.host, "auth.example:443");
+  EXPECT_EQ(req.target, "/v1/auth?common_name=&remote_ip=10.0.0.2&secret=a%26b%22%3C&tls=false");
+  EXPECT_EQ(AuthQuery::build_request("http://[fd00::1]:81", r, "post", req), "");
+  EXPECT_FALSE(req.https);
+  EXPECT_EQ(req.host, "[fd00::1]:81");
+  EXPECT_EQ(req.target, "/");
+  EXPECT_EQ(req.body, R"({"common_name":[""],"remote_ip":["10.0.0.2"],"secret":["a\u0026b\"\u003c"],"tls":["false"]})");
+  EXPECT_NE(AuthQuery::build_request("ftp://x", r, "get", req), "");
+}
+
 // The answer is decoded as Go decodes it into nsqd's auth.State, with nsqd's checks (confirmed against nsqd v1.3.0).
 TEST(SimAuth, AnswersAreDecodedAndCheckedAsNsqdDoes) {
   std::string err;

@@ -12,6 +12,7 @@ namespace nsq::seam {
 
 struct HttpRequest {
   std::string method = "GET";
+  bool https = false;  // TLS, the server verified against --tls-root-ca-file or the system's CAs
   std::string host;    // "host:port" (an IPv6 host in brackets)
   std::string target;  // path and query, e.g. "/channels?topic=t"
   std::vector<std::pair<std::string, std::string>> headers;
