@@ -87,8 +87,16 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   // sent), or pending: the grant expired and is being asked for again; commands wait, and `then` runs if the new
   // grant allows it.
   enum class AuthCheck { allowed, refused, pending };
+  // make_then is called only when the check has to wait (never on the hot path without AUTH).
   AuthCheck check_auth(std::string_view verb, std::string_view topic, std::string_view channel,
-                       std::function<void()> then);
+                       const std::function<std::function<void()>()>& make_then);
+  // PUB, DPUB, SUB: after a re-auth that allows it, the command runs again in full (rerun_later).
+  AuthCheck check_auth(std::string_view verb, std::string_view topic, std::string_view channel,
+                       const ParsedCommand& cmd, bool (Client::*rerun)(ParsedCommand&)) {
+    if (!auth_enabled() || auth_skip_) return AuthCheck::allowed;
+    return check_auth(verb, topic, channel, [&] { return rerun_later(cmd, rerun); });
+  }
+  bool auth_enabled() const;
   // A closure that runs cmd again later (its bytes copied) through fn, past the auth check.
   std::function<void()> rerun_later(const ParsedCommand& cmd, bool (Client::*fn)(ParsedCommand&));
   bool has_authorizations() const { return auth_ && !auth_->authorizations.empty(); }

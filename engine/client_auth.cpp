@@ -78,9 +78,11 @@ void Client::resume_commands() {
   if (!gone_ && close_after_replies_.empty() && !parser_.paused()) conn_->set_reading(true);
 }
 
+bool Client::auth_enabled() const { return !nsqd_.options().auth_http_addresses.empty(); }
+
 Client::AuthCheck Client::check_auth(std::string_view verb, std::string_view topic, std::string_view channel,
-                                     std::function<void()> then) {
-  if (nsqd_.options().auth_http_addresses.empty()) return AuthCheck::allowed;
+                                     const std::function<std::function<void()>()>& make_then) {
+  if (!auth_enabled()) return AuthCheck::allowed;
   if (auth_skip_) return AuthCheck::allowed;  // re-run after a re-auth that allowed it
   if (!has_authorizations()) {
     send_error("E_AUTH_FIRST", "AUTH required before " + std::string(verb), true);
@@ -92,7 +94,7 @@ Client::AuthCheck Client::check_auth(std::string_view verb, std::string_view top
     return false;
   };
   if (!auth_->expired(nsqd_.clock().now_ns())) return verdict() ? AuthCheck::allowed : AuthCheck::refused;
-  query_auth([this, verdict, then = std::move(then)](bool ok) {
+  query_auth([this, verdict, then = make_then()](bool ok) {
     if (!ok) {
       send_error("E_AUTH_FAILED", "AUTH failed", true);
       return;

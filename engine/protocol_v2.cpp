@@ -161,18 +161,24 @@ bool Client::check_pub_header(ParsedCommand& cmd) {
   if (word == "MPUB") {
     // nsqd authorizes MPUB before reading its body, then creates the topic, so even an MPUB that fails validation
     // creates it.
-    const std::string t(topic);
-    auto create = [this, t] {
-      if (nsqd_.exiting()) return send_error("E_MPUB_FAILED", "MPUB failed exiting", true);
-      nsqd_.get_topic(t);
-      return true;
-    };
-    switch (check_auth("MPUB", t, "", [create] { create(); })) {
-      case AuthCheck::refused: return false;
-      case AuthCheck::pending: return true;  // the body is read once the new grant allows it
-      case AuthCheck::allowed: break;
+    if (auth_enabled()) {
+      const auto then = [this, t = std::string(topic)] {
+        return std::function<void()>([this, t] {
+          if (nsqd_.exiting()) {
+            send_error("E_MPUB_FAILED", "MPUB failed exiting", true);
+            return;
+          }
+          nsqd_.get_topic(t);
+        });
+      };
+      switch (check_auth("MPUB", topic, "", then)) {
+        case AuthCheck::refused: return false;
+        case AuthCheck::pending: return true;  // the body is read once the new grant allows it
+        case AuthCheck::allowed: break;
+      }
     }
-    return create();
+    if (nsqd_.exiting()) return send_error("E_MPUB_FAILED", "MPUB failed exiting", true);
+    nsqd_.get_topic(topic);
   }
   return true;
 }
@@ -354,7 +360,7 @@ bool Client::cmd_sub(ParsedCommand& cmd) {
   if (!is_valid_channel_name(channel_name)) {
     return send_error("E_BAD_CHANNEL", "SUB channel name " + go_quote(channel_name) + " is not valid", true);
   }
-  if (AuthCheck a = check_auth("SUB", topic_name, channel_name, rerun_later(cmd, &Client::cmd_sub));
+  if (AuthCheck a = check_auth("SUB", topic_name, channel_name, cmd, &Client::cmd_sub);
       a != AuthCheck::allowed) {
     return a == AuthCheck::pending;
   }
@@ -457,7 +463,7 @@ bool Client::cmd_cls(ParsedCommand&) {
 }
 
 bool Client::cmd_pub(ParsedCommand& cmd) {
-  if (AuthCheck a = check_auth("PUB", cmd.params[1], "", rerun_later(cmd, &Client::cmd_pub)); a != AuthCheck::allowed) {
+  if (AuthCheck a = check_auth("PUB", cmd.params[1], "", cmd, &Client::cmd_pub); a != AuthCheck::allowed) {
     return a == AuthCheck::pending;
   }
   if (nsqd_.exiting()) return send_error("E_PUB_FAILED", "PUB failed exiting", true);
@@ -476,7 +482,7 @@ bool Client::cmd_pub(ParsedCommand& cmd) {
 }
 
 bool Client::cmd_dpub(ParsedCommand& cmd) {
-  if (AuthCheck a = check_auth("DPUB", cmd.params[1], "", rerun_later(cmd, &Client::cmd_dpub)); a != AuthCheck::allowed) {
+  if (AuthCheck a = check_auth("DPUB", cmd.params[1], "", cmd, &Client::cmd_dpub); a != AuthCheck::allowed) {
     return a == AuthCheck::pending;
   }
   if (nsqd_.exiting()) return send_error("E_DPUB_FAILED", "DPUB failed exiting", true);
