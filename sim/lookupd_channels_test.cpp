@@ -253,6 +253,25 @@ TEST(LookupdChannels, PeerIdentifyAnswerGivesTheHttpAddress) {
   peers.stop();
 }
 
+// A lookupd that requires TLS answers 403 with its https_port; nsqd asks again over https.
+TEST(LookupdChannels, Forbidden403IsAskedAgainOverHttps) {
+  LookupdWorld lw;
+  lw.w.http.set_handler("10.0.0.9:4161", [](const seam::HttpRequest&) {
+    io_sim::SimHttpClient::Reply r;
+    r.status = 403;
+    r.body = R"({"message": "TLS_REQUIRED", "https_port": 4162})";
+    return r;
+  });
+  lw.w.http.set_handler("10.0.0.9:4162", [](const seam::HttpRequest& req) {
+    return channels_json(req.https ? R"({"channels":["tls"]})" : R"({"channels":["plain"]})");
+  });
+  lw.publish("t", "m");
+  lw.w.clock.run_for(100 * kMs);
+  EXPECT_EQ(lw.channel_names("t"), std::vector<std::string>{"tls"});
+  ASSERT_EQ(lw.w.http.requests().size(), 2u);
+  EXPECT_EQ(lw.w.http.requests()[1].target, "/channels?topic=t");
+}
+
 TEST(LookupdChannels, AnswersParseAsGoDecodesThem) {
   std::vector<std::string> out;
   std::string err;
