@@ -85,16 +85,24 @@ void write_then_read(const ExchangePtr& ex, Stream& s) {
 
 }  // namespace
 
-BeastHttpClient::BeastHttpClient(asio::io_context& io, HttpClientTls tls) : io_(io), ssl_(ssl::context::tls_client) {
-  ssl_.set_verify_mode(ssl::verify_peer);
+BeastHttpClient::BeastHttpClient(asio::io_context& io, HttpClientTls tls) : io_(io), tls_(std::move(tls)) {
+  if (!tls_.root_ca_file.empty()) tls_context();
+}
+
+ssl::context& BeastHttpClient::tls_context() {
+  if (ssl_) return *ssl_;
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_verify_mode(ssl::verify_peer);
   boost::system::error_code ec;
-  if (tls.root_ca_file.empty()) {
-    ssl_.set_default_verify_paths(ec);
+  if (tls_.root_ca_file.empty()) {
+    ctx.set_default_verify_paths(ec);
   } else {
-    ssl_.load_verify_file(tls.root_ca_file, ec);
-    if (ec) throw std::runtime_error("failed to load " + tls.root_ca_file + " - " + ec.message());
+    ctx.load_verify_file(tls_.root_ca_file, ec);
+    if (ec) throw std::runtime_error("failed to load " + tls_.root_ca_file + " - " + ec.message());
   }
-  SSL_CTX_set_min_proto_version(ssl_.native_handle(), tls.min_version);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), tls_.min_version);
+  ssl_.emplace(std::move(ctx));
+  return *ssl_;
 }
 
 BeastHttpClient::~BeastHttpClient() {
@@ -184,7 +192,7 @@ seam::HttpClient::RequestId BeastHttpClient::request(seam::HttpRequest r, DoneFn
         write_then_read(ex, ex->stream);
         return;
       }
-      ex->tls.emplace(ex->stream, ssl_);
+      ex->tls.emplace(ex->stream, tls_context());
       SSL_set_tlsext_host_name(ex->tls->native_handle(), host.c_str());
       ex->tls->set_verify_callback(ssl::host_name_verification(host));
       ex->tls->async_handshake(ssl::stream_base::client, [ex](const boost::system::error_code& hec) {

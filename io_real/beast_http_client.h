@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "engine/seam/http_client.h"
@@ -32,8 +33,12 @@ class BeastHttpClient final : public seam::HttpClient {
 
  private:
   void finish(RequestId id);
+  // Built at construction with a CA file (so a bad file is fatal at start, as nsqd), else at the first https
+  // request: loading the system's CA bundle costs ~240M instructions, wasted when nothing uses https.
+  boost::asio::ssl::context& tls_context();
   boost::asio::io_context& io_;
-  boost::asio::ssl::context ssl_;
+  HttpClientTls tls_;
+  std::optional<boost::asio::ssl::context> ssl_;
   RequestId last_id_ = 0;
   std::map<RequestId, std::shared_ptr<Exchange>> live_;
 };
