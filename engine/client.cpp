@@ -316,6 +316,11 @@ ClientStats Client::stats() const {
     s.tls_negotiated_protocol = t.negotiated_protocol;
     s.tls_negotiated_protocol_is_mutual = t.negotiated_protocol_is_mutual;
   }
+  s.authed = has_authorizations();
+  if (auth_) {
+    s.auth_identity = auth_->identity;
+    s.auth_identity_url = auth_->identity_url;
+  }
   for (const auto& [t, n] : pub_counts_) s.pub_counts.emplace_back(t, n);
   s.producer = !pub_counts_.empty();
   return s;

@@ -9,9 +9,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "engine/auth.h"
 #include "engine/command_parser.h"
 #include "engine/message.h"
 #include "engine/seam/clock.h"
@@ -85,6 +87,27 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   bool upgrade_tls_then_compression(bool snappy, bool deflate, int deflate_level);
   bool upgrade_compression(bool snappy, bool deflate, int deflate_level);
 
+  // AUTH (client_auth.cpp). nsqd's CheckAuth for PUB/MPUB/DPUB/SUB: allowed (go on), refused (a fatal error was
+  // sent), or pending: the grant expired and is being asked for again; commands wait, and `then` runs if the new
+  // grant allows it.
+  enum class AuthCheck { allowed, refused, pending };
+  // make_then is called only when the check has to wait (never on the hot path without AUTH).
+  AuthCheck check_auth(std::string_view verb, std::string_view topic, std::string_view channel,
+                       const std::function<std::function<void()>()>& make_then);
+  // PUB, DPUB, SUB: after a re-auth that allows it, the command runs again in full (rerun_later).
+  AuthCheck check_auth(std::string_view verb, std::string_view topic, std::string_view channel,
+                       const ParsedCommand& cmd, bool (Client::*rerun)(ParsedCommand&)) {
+    if (!auth_enabled() || auth_skip_) return AuthCheck::allowed;
+    return check_auth(verb, topic, channel, [&] { return rerun_later(cmd, rerun); });
+  }
+  bool auth_enabled() const;
+  // A closure that runs cmd again later (its bytes copied) through fn, past the auth check.
+  std::function<void()> rerun_later(const ParsedCommand& cmd, bool (Client::*fn)(ParsedCommand&));
+  bool has_authorizations() const { return auth_ && !auth_->authorizations.empty(); }
+  // Asks the auth server with the stored secret; commands wait. done(true) once auth_ holds the new grant.
+  void query_auth(std::function<void(bool ok)> done);
+  void resume_commands();
+
   // Output (client.cpp)
   void send_response(std::string_view data);
   // Durable mode: the reply to the current command is known only later. Replies and errors after it wait
@@ -143,6 +166,12 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   std::uint64_t finish_count_ = 0;
   std::uint64_t requeue_count_ = 0;
   std::map<std::string, std::uint64_t> pub_counts_;
+
+  // AUTH: the grant, the secret it was asked with, the query in flight.
+  std::optional<AuthState> auth_;
+  std::string auth_secret_;
+  std::shared_ptr<AuthQuery> auth_query_;
+  bool auth_skip_ = false;  // a command re-run after a successful re-auth passes the check
 
   std::string out_;  // buffered frames not yet handed to the connection
   struct HeldReply {

@@ -95,6 +95,7 @@ bool CommandParser::step(CommandHandler& h) {
     for (const auto& s : param_spans_) cmd_.params.emplace_back(buf_.data() + s.off, s.len);
   };
   std::string_view v;
+  if (paused_) return false;
   switch (stage_) {
     case Stage::stopped:
       return false;

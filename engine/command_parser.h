@@ -49,6 +49,16 @@ class CommandParser {
   // Feeds bytes; calls the handler for every stage completed. Returns false once parsing stopped for good.
   bool feed(CommandHandler& h, const std::uint8_t* data, std::size_t size);
   bool stopped() const { return stage_ == Stage::stopped; }
+  // Holds the commands after the current one (bytes keep being buffered) until resume(), e.g. while an AUTH
+  // waits for the auth server. resume() parses what was buffered; returns false once parsing stopped for good.
+  void pause() { paused_ = true; }
+  bool paused() const { return paused_; }
+  bool resume(CommandHandler& h) {
+    paused_ = false;
+    while (step(h)) {
+    }
+    return stage_ != Stage::stopped;
+  }
   // When the stream ends (EOF, read deadline) in the middle of a command's body: the error nsqd answers with
   // (its io.ReadFull failing), e.g. {"E_BAD_MESSAGE", "PUB failed to read message body"}. False otherwise.
   bool pending_read_error(std::string& code, std::string& desc) const;
@@ -66,6 +76,7 @@ class CommandParser {
   std::string buf_;
   std::size_t pos_ = 0;
   Stage stage_ = Stage::line;
+  bool paused_ = false;
   ParsedCommand cmd_;
   std::int32_t mpub_count_ = 0;
   std::int32_t mpub_next_size_ = 0;

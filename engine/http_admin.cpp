@@ -224,8 +224,12 @@ const std::map<std::string, Getter, std::less<>>& config_table() {
       {"broadcast_address", [](const Options& o) { return text(o.broadcast_address); }},
       {"broadcast_tcp_port", [](const Options& o) { return json(o.broadcast_tcp_port); }},
       {"broadcast_http_port", [](const Options& o) { return json(o.broadcast_http_port); }},
-      {"nsqlookupd_tcp_addresses", [](const Options& o) { return json(string_list(o.lookupd_tcp_addresses)); }},
+      {"nsqlookupd_tcp_addresses",
+       [](const Options& o) {
+         return o.lookupd_tcp_addresses_null ? json(nullptr) : json(string_list(o.lookupd_tcp_addresses));
+       }},
       {"auth_http_addresses", [](const Options& o) { return json(string_list(o.auth_http_addresses)); }},
+      {"auth_http_request_method", [](const Options& o) { return text(o.auth_http_request_method); }},
       {"http_client_connect_timeout", [](const Options& o) { return json(o.http_client_connect_timeout); }},
       {"http_client_request_timeout", [](const Options& o) { return json(o.http_client_request_timeout); }},
       {"data_path", [](const Options& o) { return text(o.data_path); }},
@@ -322,6 +326,7 @@ HttpResponse do_config(NSQD& nsqd, const HttpRequest& req) {
         }
       }
       nsqd.mutable_options().lookupd_tcp_addresses = std::move(addresses);
+      nsqd.mutable_options().lookupd_tcp_addresses_null = value.is_null();
       // nsqd's lookupLoop then closes the peers no longer listed and connects the new ones.
       if (nsqd.on_lookupd_addresses_changed) nsqd.on_lookupd_addresses_changed();
     } else if (opt == "log_level") {

@@ -71,7 +71,10 @@ Json client_json(const ClientStats& c, const std::string& topic_filter) {
   j["deflate"] = c.deflate;
   j["snappy"] = c.snappy;
   j["user_agent"] = c.user_agent;
-  // authed, auth_identity, auth_identity_url: omitted while empty (AUTH servers come with issue 7).
+  // omitempty, as nsqd's ClientV2Stats.
+  if (c.authed) j["authed"] = true;
+  if (!c.auth_identity.empty()) j["auth_identity"] = c.auth_identity;
+  if (!c.auth_identity_url.empty()) j["auth_identity_url"] = c.auth_identity_url;
   if (const auto pcs = shown_pub_counts(c, topic_filter); !pcs.empty()) {
     Json list = Json::array();
     for (const auto& [t, n] : pcs) {

@@ -137,8 +137,27 @@ void LookupPeer::on_response(std::string data) {
       fail("E_INVALID");
       return;
     }
+    // Go's json.Unmarshal into peerInfo: a bad answer closes the connection.
+    const auto j = nlohmann::json::parse(data, nullptr, false);
+    if (j.is_discarded() || !(j.is_object() || j.is_null())) {
+      nsqd_.log(seam::LogLevel::error, "LOOKUPD(" + address_ + "): parsing response - " + data);
+      fail("bad IDENTIFY response");
+      return;
+    }
     info_ = std::move(data);
     nsqd_.log(seam::LogLevel::info, "LOOKUPD(" + address_ + "): peer info " + info_);
+    std::string host;
+    std::int64_t port = 0;
+    if (j.is_object()) {
+      if (auto it = j.find("broadcast_address"); it != j.end() && it->is_string()) host = it->get<std::string>();
+      if (auto it = j.find("http_port"); it != j.end() && it->is_number_integer()) port = it->get<std::int64_t>();
+    }
+    if (host.empty()) {
+      nsqd_.log(seam::LogLevel::error, "LOOKUPD(" + address_ + "): no broadcast address");
+    } else {
+      // net.JoinHostPort: an IPv6 host goes in brackets.
+      http_address_ = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    }
   }
   send_next();
 }
@@ -201,6 +220,7 @@ void LookupPeers::start() {
     broadcast(line);
   };
   nsqd_.on_lookupd_addresses_changed = [this] { reconcile(); };
+  nsqd_.lookupd_http_addresses = [this] { return http_addresses(); };
   reconcile();
 }
 
@@ -209,6 +229,7 @@ void LookupPeers::stop() {
   started_ = false;
   nsqd_.on_registration = nullptr;
   nsqd_.on_lookupd_addresses_changed = nullptr;
+  nsqd_.lookupd_http_addresses = nullptr;
   peers_.clear();
 }
 
@@ -235,6 +256,16 @@ void LookupPeers::reconcile() {
 std::vector<std::string> LookupPeers::addresses() const {
   std::vector<std::string> out;
   for (const auto& [address, peer] : peers_) out.push_back(address);
+  return out;
+}
+
+std::vector<std::string> LookupPeers::http_addresses() const {
+  // In --lookupd-tcp-address order, as nsqd's peer list.
+  std::vector<std::string> out;
+  for (const std::string& address : nsqd_.options().lookupd_tcp_addresses) {
+    auto it = peers_.find(address);
+    if (it != peers_.end() && !it->second->http_address().empty()) out.push_back(it->second->http_address());
+  }
   return out;
 }
 

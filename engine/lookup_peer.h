@@ -32,6 +32,9 @@ class LookupPeer final : public seam::ConnectionHandler {
   void command(std::string line);
   // lookupd's IDENTIFY answer (its broadcast_address, http_port, ...), "" before the first.
   const std::string& info() const { return info_; }
+  // lookupd's HTTP API "host:port" from that answer (broadcast_address, http_port; nsqd's lookupdHTTPAddrs), ""
+  // while unknown. Kept across disconnects, as nsqd keeps the peer's info.
+  const std::string& http_address() const { return http_address_; }
 
   // seam::ConnectionHandler
   void on_read(const std::uint8_t* data, std::size_t size) override;
@@ -57,6 +60,7 @@ class LookupPeer final : public seam::ConnectionHandler {
   bool identifying_ = false;
   std::string in_;
   std::string info_;
+  std::string http_address_;
   seam::TimerId deadline_timer_ = seam::kNoTimer;
   seam::TimerId reconnect_timer_ = seam::kNoTimer;
   seam::TimerId ping_timer_ = seam::kNoTimer;
@@ -75,6 +79,7 @@ class LookupPeers {
   // Closes peers no longer listed, adds new ones (nsqd's lookupLoop on an options change).
   void reconcile();
   std::vector<std::string> addresses() const;
+  std::vector<std::string> http_addresses() const;
 
   // The REGISTER lines that announce the whole state (after a (re)connect).
   static std::vector<std::string> full_state(NSQD& nsqd);

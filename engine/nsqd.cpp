@@ -73,6 +73,17 @@ Topic& NSQD::get_topic(std::string_view name) {
   log(seam::LogLevel::info, "TOPIC(" + std::string(name) + "): created");
   announce(true, std::string(name));
   if (!ins->second->ephemeral()) persist_metadata();
+  // nsqd's GetTopic: a topic created at run time (not from nsqd.dat) first gets the channels nsqlookupd knows.
+  if (!loading_) {
+    std::vector<std::string> addresses;
+    if (lookupd_http_addresses) addresses = lookupd_http_addresses();
+    if (!addresses.empty() && seams_.http_client != nullptr) {
+      ins->second->precreate_channels(addresses);
+    } else if (!opts_.lookupd_tcp_addresses.empty()) {
+      log(seam::LogLevel::error,
+          "no available nsqlookupd to query for channels to pre-create for topic " + std::string(name));
+    }
+  }
   return *ins->second;
 }
 

@@ -14,6 +14,7 @@
 #include "engine/options.h"
 #include "engine/seam/clock.h"
 #include "engine/seam/file_system.h"
+#include "engine/seam/http_client.h"
 #include "engine/seam/logger.h"
 #include "engine/seam/network.h"
 #include "engine/seam/process.h"
@@ -37,6 +38,7 @@ struct Seams {
   seam::ProcessInfo* process = nullptr;  // memory/CPU/fd figures for /stats and /metrics; null = unknown (zeros)
   seam::DatagramSender* datagrams = nullptr;  // statsd; null = statsd disabled
   seam::Dialer* dialer = nullptr;             // outgoing connections (nsqlookupd); null = none
+  seam::HttpClient* http_client = nullptr;    // lookupd /channels queries, auth server; null = none
 };
 
 class NSQD {
@@ -107,6 +109,7 @@ class NSQD {
   seam::ProcessInfo* process_info() { return seams_.process; }
   seam::DatagramSender* datagram_sender() { return seams_.datagrams; }
   seam::Dialer* dialer() { return seams_.dialer; }
+  seam::HttpClient* http_client() { return seams_.http_client; }
 
   // nsqlookupd registration events (set by LookupPeers): REGISTER (add) or UNREGISTER a topic ("" channel) or a
   // channel. Not announced while loading metadata: a (re)connect replays the whole state anyway.
@@ -116,6 +119,9 @@ class NSQD {
   }
   // PUT /config/nsqlookupd_tcp_addresses changed the peer list.
   std::function<void()> on_lookupd_addresses_changed;
+  // "host:port" of every nsqlookupd HTTP API learned from lookupd IDENTIFY answers (set by LookupPeers): a topic
+  // created at run time asks them for its channels first (engine/lookupd_channels.h).
+  std::function<std::vector<std::string>()> lookupd_http_addresses;
   std::uint64_t next_client_id() { return ++last_client_id_; }
 
   // Engine internals: a client's connection is gone; destroy it after the current handler.

@@ -28,7 +28,10 @@ struct Options {
   int broadcast_tcp_port = 0;
   int broadcast_http_port = 0;
   std::vector<std::string> lookupd_tcp_addresses;
+  bool lookupd_tcp_addresses_null = false;  // PUT /config/... `null` left Go's nil slice: /config shows null
   std::vector<std::string> auth_http_addresses;
+  // "get" (query string, nsqd v1.3.0) or "post" (form values as a JSON body, as nsqd after 1.3.0).
+  std::string auth_http_request_method = "get";
   std::int64_t http_client_connect_timeout = 2 * kSecond;
   std::int64_t http_client_request_timeout = 5 * kSecond;
 

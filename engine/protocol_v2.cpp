@@ -163,7 +163,24 @@ bool Client::check_pub_header(ParsedCommand& cmd) {
     }
   }
   if (word == "MPUB") {
-    // nsqd creates the topic before reading the body, so even an MPUB that fails validation creates it.
+    // nsqd authorizes MPUB before reading its body, then creates the topic, so even an MPUB that fails validation
+    // creates it.
+    if (auth_enabled()) {
+      const auto then = [this, t = std::string(topic)] {
+        return std::function<void()>([this, t] {
+          if (nsqd_.exiting()) {
+            send_error("E_MPUB_FAILED", "MPUB failed exiting", true);
+            return;
+          }
+          nsqd_.get_topic(t);
+        });
+      };
+      switch (check_auth("MPUB", topic, "", then)) {
+        case AuthCheck::refused: return false;
+        case AuthCheck::pending: return true;  // the body is read once the new grant allows it
+        case AuthCheck::allowed: break;
+      }
+    }
     if (nsqd_.exiting()) return send_error("E_MPUB_FAILED", "MPUB failed exiting", true);
     nsqd_.get_topic(topic);
   }
@@ -397,12 +414,6 @@ bool Client::upgrade_compression(bool snappy, bool deflate, int deflate_level) {
   return true;
 }
 
-bool Client::cmd_auth(ParsedCommand&) {
-  // The body was read (nsqd reads it before any other check). Auth servers come with the auth issue.
-  if (nsqd_.options().auth_http_addresses.empty()) return send_error("E_AUTH_DISABLED", "AUTH disabled", true);
-  return send_error("E_AUTH_FAILED", "AUTH failed", true);
-}
-
 bool Client::cmd_sub(ParsedCommand& cmd) {
   if (state_ != kInit) return send_error("E_INVALID", "cannot SUB in current state", true);
   if (heartbeat_interval_ <= 0) return send_error("E_INVALID", "cannot SUB with heartbeats disabled", true);
@@ -414,6 +425,10 @@ bool Client::cmd_sub(ParsedCommand& cmd) {
   const std::string_view channel_name = cmd.params[2];
   if (!is_valid_channel_name(channel_name)) {
     return send_error("E_BAD_CHANNEL", "SUB channel name " + go_quote(channel_name) + " is not valid", true);
+  }
+  if (AuthCheck a = check_auth("SUB", topic_name, channel_name, cmd, &Client::cmd_sub);
+      a != AuthCheck::allowed) {
+    return a == AuthCheck::pending;
   }
   if (nsqd_.exiting()) return send_error("E_SUB_FAILED", "SUB failed exiting", true);
   Channel& ch = nsqd_.get_topic(topic_name).get_channel(channel_name);
@@ -514,6 +529,9 @@ bool Client::cmd_cls(ParsedCommand&) {
 }
 
 bool Client::cmd_pub(ParsedCommand& cmd) {
+  if (AuthCheck a = check_auth("PUB", cmd.params[1], "", cmd, &Client::cmd_pub); a != AuthCheck::allowed) {
+    return a == AuthCheck::pending;
+  }
   if (nsqd_.exiting()) return send_error("E_PUB_FAILED", "PUB failed exiting", true);
   const std::string topic_name(cmd.params[1]);
   Topic& topic = nsqd_.get_topic(topic_name);
@@ -530,6 +548,9 @@ bool Client::cmd_pub(ParsedCommand& cmd) {
 }
 
 bool Client::cmd_dpub(ParsedCommand& cmd) {
+  if (AuthCheck a = check_auth("DPUB", cmd.params[1], "", cmd, &Client::cmd_dpub); a != AuthCheck::allowed) {
+    return a == AuthCheck::pending;
+  }
   if (nsqd_.exiting()) return send_error("E_DPUB_FAILED", "DPUB failed exiting", true);
   const std::string topic_name(cmd.params[1]);
   std::uint64_t ms = 0;

@@ -30,6 +30,9 @@ struct ClientStats {
   std::string tls_version;
   std::string tls_negotiated_protocol;
   bool tls_negotiated_protocol_is_mutual = false;
+  bool authed = false;  // AUTH granted at least one authorization
+  std::string auth_identity;
+  std::string auth_identity_url;
   std::vector<std::pair<std::string, std::uint64_t>> pub_counts;  // every topic published to, sorted
   bool producer = false;                                           // published at least once
 };

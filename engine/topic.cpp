@@ -1,5 +1,6 @@
 #include "engine/topic.h"
 
+#include "engine/lookupd_channels.h"
 #include "engine/names.h"
 #include "engine/nsqd.h"
 
@@ -229,6 +230,33 @@ void Topic::unpause() {
 void Topic::start() {
   started_ = true;
   drain();
+}
+
+void Topic::precreate_channels(const std::vector<std::string>& lookupd_http_addresses) {
+  started_ = false;
+  std::weak_ptr<bool> alive = alive_;
+  precreation_ = std::make_shared<LookupdChannelQuery>(
+      nsqd_, name_, lookupd_http_addresses,
+      [this, alive](std::vector<std::string> channels, std::string error) {
+        if (alive.expired()) return;
+        // The query object is on the call stack: release it after this handler.
+        auto done_query = std::move(precreation_);
+        nsqd_.defer([done_query] {});
+        if (nsqd_.exiting() || closing_) return;  // shut down meanwhile: its state is already on disk
+        if (!error.empty()) {
+          nsqd_.log(seam::LogLevel::warn,
+                    "failed to query nsqlookupd for channels to pre-create for topic " + name_ + " - " + error);
+        }
+        for (const std::string& c : channels) {
+          if (is_ephemeral_name(c)) continue;  // no ephemeral channel without a consumer
+          if (!is_valid_channel_name(c)) {
+            nsqd_.log(seam::LogLevel::warn, "TOPIC(" + name_ + "): skipping invalid channel name from nsqlookupd " + c);
+            continue;
+          }
+          get_channel(c);
+        }
+        start();
+      });
 }
 
 void Topic::empty() {

@@ -22,6 +22,7 @@
 namespace nsq {
 
 class NSQD;
+class LookupdChannelQuery;
 
 class Topic {
  public:
@@ -57,6 +58,9 @@ class Topic {
   void close_all_clients();
   // Metadata load creates a topic stopped, so that all of its channels exist before the backlog is handed out.
   void start();
+  // Run-time creation with nsqlookupd: stops the topic, asks lookupd (HTTP addresses) for the topic's channels,
+  // creates the non-ephemeral ones, then starts. Messages published meanwhile wait in the topic.
+  void precreate_channels(const std::vector<std::string>& lookupd_http_addresses);
   // Clean shutdown: closes every channel (flushing it to disk), then writes the memory queue to the disk queue
   // and syncs it; done runs once all of that is durable.
   void close(std::function<void()> done);
@@ -97,6 +101,7 @@ class Topic {
   std::uint64_t last_waiter_ = 0;
   TimingMap restored_timing_;  // DPUB delays of messages on the topic's disk queue (restored or overflowed)
   std::map<std::string, std::unique_ptr<Channel>, std::less<>> channels_;
+  std::shared_ptr<LookupdChannelQuery> precreation_;  // the running channel query; destroying it cancels it
   std::uint64_t message_count_ = 0;
   std::uint64_t message_bytes_ = 0;
 };

@@ -24,6 +24,7 @@
 #include "engine/http_api.h"
 #include "engine/nsqd.h"
 #include "io_real/asio_clock.h"
+#include "io_real/beast_http_client.h"
 #include "io_real/data_dir_lock.h"
 #include "io_real/http_server.h"
 #include "io_real/options_parser.h"
@@ -104,7 +105,15 @@ int run(nsq::Options options) {
   nsq::io_real::LinuxProcessInfo process_info;
   nsq::io_real::UdpSender udp_sender(io);
   nsq::io_real::TcpDialer dialer(io);
-  nsq::NSQD nsqd(options, nsq::Seams{clock, random, logger, &fs, &process_info, &udp_sender, &dialer});
+  // lookupd /channels and auth requests; https ones verify against --tls-root-ca-file (else the system's CAs).
+  std::optional<nsq::io_real::BeastHttpClient> http_client;
+  try {
+    http_client.emplace(io, nsq::io_real::HttpClientTls{options.tls_root_ca_file, options.tls_min_version});
+  } catch (const std::exception& e) {
+    return fatal(logger, std::string("failed to instantiate nsqd - failed to build client TLS config - ") + e.what());
+  }
+  nsq::NSQD nsqd(options,
+                 nsq::Seams{clock, random, logger, &fs, &process_info, &udp_sender, &dialer, &*http_client});
   nsq::StatsdPusher statsd(nsqd);
   nsq::LookupPeers lookup_peers(nsqd);
   // nsqd.dat before serving: topics, channels and paused flags come back; a malformed file is fatal.
@@ -188,10 +197,6 @@ int main(int argc, char** argv) {
   if (!outcome.out.empty()) std::cout << outcome.out << std::flush;
   if (!outcome.err.empty()) std::cerr << outcome.err << std::flush;
   if (!outcome.options) return outcome.exit_code;
-  if (const auto refused = nsq::io_real::unsupported_option(*outcome.options)) {
-    std::cerr << outcome.options->log_prefix << "FATAL: failed to instantiate nsqd - " << *refused << "\n";
-    return 1;
-  }
   try {
     return run(std::move(*outcome.options));
   } catch (const std::exception& e) {

@@ -59,6 +59,7 @@ const Spec kSpecs[] = {
   {"broadcast-http-port", "broadcast_http_port", Kind::integer, &Options::broadcast_http_port, "HTTP port that will be registered with lookupd (defaults to the HTTP port that this nsqd is listening on)"},
   {"lookupd-tcp-address", "nsqlookupd_tcp_addresses", Kind::text_list, &Options::lookupd_tcp_addresses, "lookupd TCP address (may be given multiple times)"},
   {"auth-http-address", "auth_http_addresses", Kind::text_list, &Options::auth_http_addresses, "<addr>:<port> or a full url to query auth server (may be given multiple times)"},
+  {"auth-http-request-method", "auth_http_request_method", Kind::text, &Options::auth_http_request_method, "HTTP method to use for auth server requests"},
   {"http-client-connect-timeout", "http_client_connect_timeout", Kind::duration, &Options::http_client_connect_timeout, "timeout for HTTP connect"},
   {"http-client-request-timeout", "http_client_request_timeout", Kind::duration, &Options::http_client_request_timeout, "timeout for HTTP request"},
   {"data-path", "data_path", Kind::text, &Options::data_path, "path to store disk-backed messages"},
@@ -311,6 +312,9 @@ std::optional<std::string> validate(Options& o) {
   }
   std::sort(o.e2e_processing_latency_percentiles.begin(), o.e2e_processing_latency_percentiles.end(),
             std::greater<>());
+  if (o.auth_http_request_method != "post" && o.auth_http_request_method != "get") {
+    return "--auth-http-request-method must be post or get";
+  }
   if (!o.tls_client_auth_policy.empty() && o.tls_required == 0) o.tls_required = 2;
   // Only one of cert and key fails later, when the TLS config is built (as nsqd's buildTLSConfig).
   if (o.tls_required > 0 && o.tls_cert.empty() && o.tls_key.empty()) {
@@ -320,14 +324,6 @@ std::optional<std::string> validate(Options& o) {
 }
 
 }  // namespace
-
-std::optional<std::string> unsupported_option(const Options& o) {
-  const auto refuse = [](const std::string& what, const std::string& issue) {
-    return what + " is not implemented yet in nsqd-cpp (" + issue + "); refusing to start without it";
-  };
-  if (!o.auth_http_addresses.empty()) return refuse("--auth-http-address", "AUTH: issue #7");
-  return std::nullopt;
-}
 
 std::int64_t default_node_id(const std::string& hostname) {
   unsigned char digest[EVP_MAX_MD_SIZE];

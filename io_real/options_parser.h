@@ -21,11 +21,6 @@ struct ParseOutcome {
 // args[0] is the program name. hostname is the OS hostname (broadcast-address and node-id defaults).
 ParseOutcome parse_options(const std::vector<std::string>& args, const std::string& hostname);
 
-// Options nsqd v1.3.0 accepts that nsqd-cpp does not implement yet: the error to refuse them with (naming the
-// issue that brings them), or nullopt. Never silently ignored: a daemon asked for auth, which it cannot provide
-// yet, exits instead of running without it. (TLS, snappy and deflate are implemented.)
-std::optional<std::string> unsupported_option(const Options& options);
-
 // nsqd's default --node-id: crc32(md5(hostname)) % 1024.
 std::int64_t default_node_id(const std::string& hostname);
 

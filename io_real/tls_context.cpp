@@ -13,16 +13,15 @@ namespace nsq::io_real {
 
 namespace ssl = boost::asio::ssl;
 
-namespace {
-
-// Go's os.Open error wording: "open <path>: no such file or directory".
-std::string unreadable(const std::string& path) {
+std::string go_open_error(const std::string& path) {
   std::ifstream f(path);
   if (f) return {};
   std::string text = std::strerror(errno);
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return "open " + path + ": " + text;
 }
+
+namespace {
 
 std::string openssl_error(const std::string& what) {
   const unsigned long code = ERR_get_error();
@@ -39,7 +38,7 @@ std::shared_ptr<ssl::context> make_server_tls_context(const Options& o, std::str
   error.clear();
   if (o.tls_cert.empty() && o.tls_key.empty()) return nullptr;
   for (const std::string* path : {&o.tls_cert, &o.tls_key}) {
-    if (std::string e = unreadable(*path); !e.empty()) {
+    if (std::string e = go_open_error(*path); !e.empty()) {
       error = e;
       return nullptr;
     }
@@ -71,7 +70,7 @@ std::shared_ptr<ssl::context> make_server_tls_context(const Options& o, std::str
     return nullptr;
   }
   if (!o.tls_root_ca_file.empty()) {
-    if (std::string e = unreadable(o.tls_root_ca_file); !e.empty()) {
+    if (std::string e = go_open_error(o.tls_root_ca_file); !e.empty()) {
       error = e;
       return nullptr;
     }

@@ -15,6 +15,9 @@ namespace nsq::io_real {
 // The context for --tls-cert/--tls-key, --tls-client-auth-policy, --tls-root-ca-file and --tls-min-version, or
 // null when neither cert nor key is set (TLS off, as nsqd). On failure returns null and sets error to the text
 // nsqd puts after "failed to build TLS config - ".
+// Go's os.Open error wording for a file that cannot be read ("open <path>: no such file or directory"), or "".
+std::string go_open_error(const std::string& path);
+
 std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const Options& options, std::string& error);
 
 // Go's crypto/tls names as nsqd's prettyConnectionState prints them: "TLS1.2", or "Unknown <n>".

@@ -29,6 +29,7 @@ void SimClient::send(std::string bytes, const char* reply_slot) {
 }
 
 void SimClient::identify(std::string_view json) { send(wire::with_body(wire::line("IDENTIFY"), json), "IDENTIFY"); }
+void SimClient::auth(std::string_view secret) { send(wire::with_body(wire::line("AUTH"), secret), "AUTH"); }
 void SimClient::sub(std::string_view topic, std::string_view channel) {
   send(wire::line("SUB", {topic, channel}), "SUB");
 }

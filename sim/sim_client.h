@@ -37,6 +37,7 @@ class SimClient final : public seam::ConnectionHandler {
   // Dials address and sends the magic. Reconnecting after close is allowed (a fresh connection).
   void connect(const std::string& address, const std::string& from_host = "10.0.0.2");
   void identify(std::string_view json);
+  void auth(std::string_view secret);
   void sub(std::string_view topic, std::string_view channel);
   void rdy(std::int64_t count);
   void pub(std::string_view topic, std::string_view body);

@@ -10,6 +10,8 @@
 #include "engine/nsqd.h"
 #include "engine/options.h"
 #include "io_sim/prng.h"
+#include "io_sim/sim_dialer.h"
+#include "io_sim/sim_http_client.h"
 #include "io_sim/sim_logger.h"
 #include "io_sim/sim_network.h"
 #include "io_sim/trace.h"
@@ -25,7 +27,10 @@ struct SimWorld {
         net(clock, root.fork("network"), &trace, net_config),
         logger(clock, trace, log_level) {
     options.tcp_address = tcp_address;
-    nsqd = std::make_unique<NSQD>(std::move(options), Seams{clock, engine_rng, logger, nullptr});
+    Seams seams{clock, engine_rng, logger, nullptr};
+    seams.http_client = &http;
+    seams.dialer = &dialer;
+    nsqd = std::make_unique<NSQD>(std::move(options), seams);
     nsqd->set_ports(4150, 4151);
     listener = net.listen(tcp_address);
     listener->start([this](std::unique_ptr<seam::Connection> conn) { nsqd->accept(std::move(conn)); });
@@ -55,6 +60,8 @@ struct SimWorld {
   io_sim::Prng engine_rng;
   io_sim::SimNetwork net;
   io_sim::SimLogger logger;
+  io_sim::SimHttpClient http{clock};  // nsqlookupd and auth servers: register handlers per host:port
+  io_sim::SimDialer dialer{net};      // nsqd's outgoing connections (nsqlookupd TCP)
   std::unique_ptr<NSQD> nsqd;
   std::unique_ptr<io_sim::SimListener> listener;
 };

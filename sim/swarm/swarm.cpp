@@ -13,6 +13,7 @@
 #include "engine/options.h"
 #include "engine/topic.h"
 #include "io_sim/prng.h"
+#include "io_sim/sim_http_client.h"
 #include "io_sim/sim_logger.h"
 #include "io_sim/sim_network.h"
 #include "io_sim/trace.h"
@@ -75,7 +76,9 @@ class Swarm {
     o.tcp_address = kAddress;
     o.msg_timeout = cfg.msg_timeout_ms * kMs;
     o.queue_scan_interval = 100 * kMs;
-    nsqd_ = std::make_unique<NSQD>(std::move(o), Seams{clock_, engine_rng_, logger_, nullptr});
+    Seams seams{clock_, engine_rng_, logger_, nullptr};
+    seams.http_client = &http_client_;
+    nsqd_ = std::make_unique<NSQD>(std::move(o), seams);
     nsqd_->set_ports(4150, 4151);
     http_ = std::make_unique<HttpApi>(*nsqd_);
     listener_ = net_.listen(kAddress);
@@ -134,6 +137,7 @@ class Swarm {
   io_sim::Prng chaos_;
   io_sim::SimNetwork net_;
   io_sim::SimLogger logger_;
+  io_sim::SimHttpClient http_client_{clock_};  // no lookupd or auth server in the swarm: nothing is asked
   Model model_;
   std::unique_ptr<NSQD> nsqd_;
   std::unique_ptr<HttpApi> http_;

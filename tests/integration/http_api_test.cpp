@@ -841,27 +841,17 @@ TEST_F(HttpApi, PrometheusMetrics) {
   EXPECT_TRUE(is_error(post("/metrics"), 405, "METHOD_NOT_ALLOWED"));
 }
 
-// ---------------------------------------------------------------- flags nsqd-cpp cannot honour yet
+// ---------------------------------------------------------------- TLS flags at start-up
 
-TEST(HttpApiFlags, UnimplementedFeaturesAreRefused) {
+TEST(HttpApiFlags, TlsFlagsFailAsNsqdOrAreAccepted) {
   TempDir tmp;
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"--auth-http-address=127.0.0.1:1", "issue #7"},
-  };
-  for (const auto& [flag, issue] : cases) {
-    const RunResult r = run_command({nsqd_binary(), "--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0",
-                                     "--data-path=" + tmp.path().string(), flag},
-                                    Ms(10000));
-    EXPECT_EQ(r.exit_code, 1) << flag << "\n" << r.output;
-    EXPECT_NE(r.output.find("not implemented yet in nsqd-cpp (" ), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(issue), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(flag.substr(0, flag.find('='))), std::string::npos) << r.output;
-  }
   // TLS flags are implemented: a missing certificate fails as nsqd's buildTLSConfig does (only the key given:
-  // the empty cert path fails to open), and the root CA alone is inert without cert and key (as in nsqd).
+  // the empty cert path fails to open), and an unreadable root CA fails nsqd's client TLS config.
   for (const auto& [flag, text] : std::vector<std::pair<std::string, std::string>>{
            {"--tls-cert=/nonexistent/c.pem", "failed to build TLS config - open /nonexistent/c.pem: no such file"},
-           {"--tls-key=/nonexistent/k.pem", "failed to build TLS config - open : no such file or directory"}}) {
+           {"--tls-key=/nonexistent/k.pem", "failed to build TLS config - open : no such file or directory"},
+           {"--tls-root-ca-file=/nonexistent/ca.pem",
+            "failed to build client TLS config - open /nonexistent/ca.pem: no such file or directory"}}) {
     const RunResult r = run_command({nsqd_binary(), "--tcp-address=127.0.0.1:0", "--http-address=127.0.0.1:0",
                                      "--data-path=" + tmp.path().string(), flag},
                                     Ms(10000));
@@ -869,8 +859,7 @@ TEST(HttpApiFlags, UnimplementedFeaturesAreRefused) {
     EXPECT_NE(r.output.find(text), std::string::npos) << r.output;
   }
   // Accepted: inert without a certificate (as in nsqd), or honoured.
-  Daemon d({"--tls-min-version=tls1.2", "--snappy=false", "--deflate=false", "--max-deflate-level=9",
-            "--tls-root-ca-file=/nonexistent/ca.pem"});
+  Daemon d({"--tls-min-version=tls1.2", "--snappy=false", "--deflate=false", "--max-deflate-level=9"});
   EXPECT_EQ(http_get(d.http_port(), "/config/tls_min_version").body, "771");
   EXPECT_EQ(http_get(d.http_port(), "/config/snappy").body, "false");
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -17,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "daemon.h"
+#include "fake_http_server.h"
 #include "http_client.h"
 #include "test_util.h"
 #include "v2_client.h"
@@ -25,11 +27,16 @@ namespace nsqit {
 namespace {
 
 // Accepts connections one at a time and records every command ("IDENTIFY <json>", "REGISTER t c", "PING", and
-// "CONNECT" / "EOF" markers).
+// "CONNECT" / "EOF" markers). Its HTTP API (announced in the IDENTIFY answer as 127.0.0.1:<port>) answers
+// GET /channels?topic=t from set_channels(), as nsqlookupd does.
 class FakeLookupd {
  public:
-  explicit FakeLookupd(std::string identify_reply = R"({"tcp_port":4160,"http_port":4161,"version":"1.3.0","broadcast_address":"fake","hostname":"fake"})")
-      : identify_reply_(std::move(identify_reply)) {
+  explicit FakeLookupd(std::string identify_reply = "")
+      : http_([this](const FakeHttpRequest& r) { return on_http(r); }), identify_reply_(std::move(identify_reply)) {
+    if (identify_reply_.empty()) {
+      identify_reply_ = R"({"tcp_port":4160,"http_port":)" + std::to_string(http_.port()) +
+                        R"(,"version":"1.3.0","broadcast_address":"127.0.0.1","hostname":"fake"})";
+    }
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -66,7 +73,40 @@ class FakeLookupd {
   // Closes the current connection from the lookupd side.
   void drop_connection() { drop_ = true; }
 
+  FakeHttpServer& http() { return http_; }
+  void set_channels(const std::string& topic, std::vector<std::string> channels) {
+    std::lock_guard lk(mu_);
+    channels_[topic] = std::move(channels);
+  }
+  // /channels requests are left unanswered (nsqd must time out).
+  void set_http_hang(bool hang) { http_hang_ = hang; }
+
  private:
+  FakeHttpReply on_http(const FakeHttpRequest& r) {
+    FakeHttpReply reply;
+    if (http_hang_) {
+      reply.hang = true;
+      return reply;
+    }
+    if (r.path != "/channels") {
+      reply.status = 404;
+      reply.body = R"({"message":"NOT_FOUND"})";
+      return reply;
+    }
+    auto it = r.query.find("topic");
+    if (it == r.query.end()) {
+      reply.status = 400;
+      reply.body = R"({"message":"MISSING_ARG_TOPIC"})";
+      return reply;
+    }
+    std::lock_guard lk(mu_);
+    nlohmann::json channels = nlohmann::json::array();
+    if (auto c = channels_.find(it->second); c != channels_.end())
+      for (const auto& name : c->second) channels.push_back(name);
+    reply.body = nlohmann::json{{"channels", channels}}.dump();
+    return reply;
+  }
+
   int count_locked(const std::string& cmd) const {
     int n = 0;
     for (const auto& c : commands_) n += (c == cmd || (cmd == "IDENTIFY" && c.rfind("IDENTIFY ", 0) == 0)) ? 1 : 0;
@@ -143,7 +183,10 @@ class FakeLookupd {
     }
   }
 
+  FakeHttpServer http_;
   std::string identify_reply_;
+  std::map<std::string, std::vector<std::string>> channels_;
+  std::atomic<bool> http_hang_{false};
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread thread_;
@@ -264,6 +307,119 @@ TEST(Lookupd, ConfigPutReconcilesPeers) {
   ASSERT_EQ(http_post(hp, "/topic/delete?topic=" + t, "").status, 200);
   EXPECT_TRUE(second.wait_for("UNREGISTER " + t, Ms(3000)));
   for (const auto& c : first.commands()) EXPECT_NE(c, "UNREGISTER " + t);
+}
+
+// nsqd logged lookupd's IDENTIFY answer (so it knows the HTTP address).
+bool peer_info_known(Daemon& d) {
+  return d.process().wait_output([](const std::string& out) { return out.find("peer info") != std::string::npos; },
+                                 Ms(5000));
+}
+
+// A topic created at run time gets the channels nsqlookupd knows before it hands out its first message (#313).
+TEST(Lookupd, RuntimeTopicGetsLookupdChannelsFirst) {
+  FakeLookupd lookupd;
+  Daemon d({"--lookupd-tcp-address=" + lookupd.address()});
+  ASSERT_TRUE(lookupd.wait_for("IDENTIFY", Ms(5000)));
+  const std::string t = unique_name();
+  lookupd.set_channels(t, {"archive", "billing", "tail#ephemeral"});
+  ASSERT_TRUE(peer_info_known(d));
+  {
+    V2Client p(d.tcp_port());
+    p.pub(t, "first");
+    ASSERT_TRUE(p.expect_ok());
+    p.pub(t, "second");
+    ASSERT_TRUE(p.expect_ok());
+  }
+  ASSERT_TRUE(lookupd.http().wait_requests(1, Ms(3000)));
+  const auto reqs = lookupd.http().requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "GET");
+  EXPECT_EQ(reqs[0].target, "/channels?topic=" + t);
+  EXPECT_EQ(reqs[0].headers.at("accept"), "application/vnd.nsq; version=1.0");
+  // Both non-ephemeral channels exist and got both messages; the ephemeral one was not created.
+  EXPECT_TRUE(lookupd.wait_for("REGISTER " + t + " billing", Ms(3000)));
+  const auto stats = nlohmann::json::parse(http_get(d.http_port(), "/stats?format=json&topic=" + t).body);
+  ASSERT_EQ(stats["topics"].size(), 1u) << stats.dump();
+  const auto& channels = stats["topics"][0]["channels"];
+  ASSERT_EQ(channels.size(), 2u) << stats.dump();
+  EXPECT_EQ(channels[0]["channel_name"], "archive");
+  EXPECT_EQ(channels[1]["channel_name"], "billing");
+  for (const auto& c : channels) {
+    EXPECT_EQ(c["depth"], 2) << c.dump();
+    EXPECT_EQ(c["message_count"], 2) << c.dump();
+  }
+  EXPECT_EQ(stats["topics"][0]["depth"], 0);
+  // A consumer of a pre-created channel gets the first message.
+  V2Client c(d.tcp_port());
+  ASSERT_TRUE(c.subscribe(t, "billing"));
+  c.rdy(1);
+  EXPECT_EQ(c.read_message().body, "first");
+  // A topic that exists already is not asked about again.
+  V2Client p(d.tcp_port());
+  p.pub(t, "third");
+  ASSERT_TRUE(p.expect_ok());
+  EXPECT_EQ(lookupd.http().requests().size(), 1u);
+}
+
+// lookupd's HTTP API never answers: after --http-client-request-timeout the topic starts anyway, without
+// pre-created channels, and the failure is only logged.
+TEST(Lookupd, ChannelQueryTimeoutLeavesTopicWorking) {
+  FakeLookupd lookupd;
+  lookupd.set_http_hang(true);
+  Daemon d({"--lookupd-tcp-address=" + lookupd.address(), "--http-client-request-timeout=700ms"});
+  ASSERT_TRUE(peer_info_known(d));
+  const std::string t = unique_name();
+  V2Client c(d.tcp_port());
+  ASSERT_TRUE(c.subscribe(t, "ch"));
+  c.rdy(1);
+  Stopwatch sw;
+  V2Client p(d.tcp_port());
+  p.pub(t, "hello");
+  ASSERT_TRUE(p.expect_ok());
+  const Message m = c.read_message(Ms(5000));
+  EXPECT_EQ(m.body, "hello");
+  // Delivery waited for the query to give up (the topic was created by the SUB, query still hanging).
+  EXPECT_GE(sw.ms(), 300);
+  EXPECT_TRUE(d.process().wait_output(
+      [&](const std::string& out) {
+        return out.find("failed to query nsqlookupd for channels to pre-create for topic " + t) != std::string::npos;
+      },
+      Ms(3000)))
+      << d.output();
+  EXPECT_EQ(lookupd.http().requests().size(), 1u);
+}
+
+// A failing lookupd HTTP API (500) is logged and ignored too.
+TEST(Lookupd, ChannelQueryErrorIsIgnored) {
+  FakeLookupd lookupd;
+  Daemon d({"--lookupd-tcp-address=" + lookupd.address()});
+  ASSERT_TRUE(peer_info_known(d));
+  lookupd.http().set_handler([](const FakeHttpRequest&) { return FakeHttpReply{500, R"({"message":"boom"})"}; });
+  const std::string t = unique_name();
+  ASSERT_EQ(http_post(d.http_port(), "/topic/create?topic=" + t, "").status, 200);
+  ASSERT_EQ(http_post(d.http_port(), "/pub?topic=" + t, "x").status, 200);
+  ASSERT_TRUE(lookupd.http().wait_requests(1, Ms(3000)));
+  EXPECT_TRUE(d.process().wait_output(
+      [&](const std::string& out) { return out.find("got response 500") != std::string::npos; }, Ms(3000)))
+      << d.output();
+  V2Client c(d.tcp_port());
+  ASSERT_TRUE(c.subscribe(t, "late"));
+  c.rdy(1);
+  EXPECT_EQ(c.read_message().body, "x");
+}
+
+// Go nsqd answers PUT null with null and keeps showing null (a nil slice); [] stays [].
+TEST(Lookupd, ConfigPutNullAnswersNull) {
+  Daemon d;
+  const int hp = d.http_port();
+  EXPECT_EQ(http_get(hp, "/config/nsqlookupd_tcp_addresses").body, "[]");
+  HttpResponse r = http_request(hp, "PUT", "/config/nsqlookupd_tcp_addresses", "null");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "null");
+  EXPECT_EQ(http_get(hp, "/config/nsqlookupd_tcp_addresses").body, "null");
+  r = http_request(hp, "PUT", "/config/nsqlookupd_tcp_addresses", "[]");
+  EXPECT_EQ(r.body, "[]");
+  EXPECT_EQ(http_get(hp, "/config/nsqlookupd_tcp_addresses").body, "[]");
 }
 
 TEST(Lookupd, PingsEveryFifteenSeconds) {

@@ -29,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "io_sim/sim_http_client.h"
 #include "engine/channel.h"
 #include "engine/message.h"
 #include "engine/nsqd.h"
@@ -333,7 +334,9 @@ class World {
     // Heartbeats every 2 s and a 4 s read deadline: every connection must answer heartbeats (with NOP) or be
     // dropped, so the heartbeat and read-deadline timers are exercised too.
     o.client_timeout = 4 * kSecond;
-    nsqd_ = std::make_unique<nsq::NSQD>(o, nsq::Seams{clock_, random_, logger_, nullptr});
+    nsq::Seams seams{clock_, random_, logger_, nullptr};
+    seams.http_client = &http_;
+    nsqd_ = std::make_unique<nsq::NSQD>(o, seams);
     producer_ = open_conn();
     send(producer_, "  V2");
   }
@@ -888,6 +891,7 @@ class World {
   SplitMix chunker_;
   QuietLogger logger_;
   FakeNet net_;
+  nsq::io_sim::SimHttpClient http_{clock_};  // no lookupd or auth configured: never asked
   std::vector<std::shared_ptr<ConnState>> conns_;
   std::unique_ptr<nsq::NSQD> nsqd_;
   int producer_ = -1;
