@@ -12,6 +12,9 @@ DiskQueue::DiskQueue(std::string name, DiskQueueOptions opts, seam::FileSystem& 
                      seam::Logger& logger)
     : name_(std::move(name)), opts_(std::move(opts)), fs_(fs), clock_(clock), logger_(logger) {
   load_meta();
+  // A crash can leave a .meta whose depth disagrees with an empty tail (the reset below never made it to disk):
+  // nothing will ever be read to correct it, so correct it now (found by nsqd-sim: depth -1 forever).
+  check_tail();
   arm_sync_timer();
 }
 
@@ -136,6 +139,12 @@ std::string DiskQueue::put(std::string_view payload) {
     seam::IoResult r;
     write_file_ = fs_.open(file_name(write_file_num_), true, r);
     if (!write_file_) return r.message;
+  }
+  // Bytes past the write position exist only when a failed write landed part of a record; the read-ahead may
+  // have cached them, and this write replaces them (found by nsqd-sim: a durable, acknowledged message was read
+  // as the stale bytes, taken for corruption and set aside).
+  if (read_buf_file_ == write_file_num_ && read_buf_pos_ + static_cast<std::int64_t>(read_buf_.size()) > write_pos_) {
+    read_buf_.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, write_pos_ - read_buf_pos_)));
   }
   std::string record;
   record.reserve(static_cast<std::size_t>(total));
