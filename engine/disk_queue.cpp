@@ -85,9 +85,11 @@ void DiskQueue::load_meta() {
   // (a roll whose .meta never landed). Keep all of it readable, in order, up to each file's real end, and
   // write new data into a fresh file after the last of them, never over them. (go-diskqueue handles the first
   // case the same way; in the second, and without any .meta, it overwrote the old data from offset 0.)
+  // The opposite, a write file shorter than writePos, means data the .meta counts never became durable: writing
+  // on at writePos would leave a hole of zeros that reads as records (found by nsqd-sim). Also a new file.
   const std::int64_t size = fs_.file_size(file_name(write_file_num_));
   const std::int64_t last = last_data_file_num();
-  if (size > write_pos_ || last > write_file_num_) {
+  if (size > write_pos_ || (write_pos_ > 0 && size < write_pos_) || last > write_file_num_) {
     log(seam::LogLevel::warn, "DISKQUEUE(" + name_ + ") " + file_name(write_file_num_) + " metadata writePos " +
                                   std::to_string(write_pos_) + " < file size of " + std::to_string(size) +
                                   ", skipping to new file");
@@ -364,7 +366,7 @@ void DiskQueue::start_sync() {
   auto job = std::make_shared<Job>();
   std::weak_ptr<bool> alive = alive_;
   auto finish = [this, alive, waiters = std::move(waiters), deletions = std::move(deletions),
-                 bad_files = std::move(bad_files)](seam::IoResult r) {
+                 bad_files = std::move(bad_files), synced = files](seam::IoResult r) {
     if (alive.expired()) return;
     if (r.ok()) {
       for (std::int64_t n : bad_files) set_aside_bad_file(n);
@@ -375,6 +377,15 @@ void DiskQueue::start_sync() {
       }
     } else {
       log(seam::LogLevel::error, "DISKQUEUE(" + name_ + ") failed to sync - " + r.message);
+      // The files stay unsynced: the next sync must fsync them again before any .meta counts their data
+      // (found by nsqd-sim: a later .meta claimed records that a crash then lost, and writes went past EOF).
+      for (const auto& f : synced) {
+        if (f == write_file_) {
+          write_dirty_ = true;
+        } else {
+          unsynced_.push_back(f);
+        }
+      }
       for (std::int64_t n : deletions) delete_after_sync_.push_back(n);  // retried with the next sync
       for (std::int64_t n : bad_files) bad_after_sync_.push_back(n);
     }
@@ -393,7 +404,9 @@ void DiskQueue::start_sync() {
     if (side) {
       fs_.write_file_atomic(
           meta_file_name(), std::move(meta),
-          [this, alive, side = std::move(*side), finish = std::move(finish)](seam::IoResult mr) mutable {
+          [this, alive, side = std::move(*side), finish = std::move(finish), removed = removed_flag_, fs = &fs_,
+           path = meta_file_name()](seam::IoResult mr) mutable {
+            if (*removed && fs->exists(path)) fs->remove(path);  // as below
             if (alive.expired()) return;
             if (!mr.ok()) {
               side_dirty_ = true;  // retried by the next sync
@@ -408,8 +421,15 @@ void DiskQueue::start_sync() {
           });
       return;
     }
+    // A queue deleted (and maybe destroyed, its topic or channel gone) while this write runs must not leave the
+    // .meta behind for a queue of the same name created later (found by nsqd-sim: a re-created channel showed
+    // the deleted one's depth). Atomic writes complete in order, so a newer queue's .meta lands after this.
     fs_.write_file_atomic(meta_file_name(), std::move(meta),
-                          [finish = std::move(finish)](seam::IoResult mr) mutable { finish(std::move(mr)); });
+                          [finish = std::move(finish), removed = removed_flag_, fs = &fs_,
+                           path = meta_file_name()](seam::IoResult mr) mutable {
+                            if (*removed && fs->exists(path)) fs->remove(path);
+                            finish(std::move(mr));
+                          });
   };
   if (files.empty()) {
     write_meta(seam::IoResult{});
@@ -480,6 +500,7 @@ void DiskQueue::remove_all() {
     sync_timer_ = seam::kNoTimer;
   }
   removed_ = true;  // a sync still running removes the .meta it rewrites
+  *removed_flag_ = true;
 }
 
 }  // namespace nsq

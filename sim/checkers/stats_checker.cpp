@@ -173,7 +173,7 @@ class StatsChecker final : public Checker {
           std::int64_t certain = 0;
           for (std::uint32_t idx : conn.held) {
             const swarm::Copy& h = m.copy(idx);
-            if (h.earliest_expiry > now && !h.ambiguous) ++certain;
+            if (h.earliest_expiry > now && !h.ambiguous && !h.crashed) ++certain;
           }
           const auto unwritten =
               cl.message_count > conn.messages ? static_cast<std::int64_t>(cl.message_count - conn.messages) : 0;

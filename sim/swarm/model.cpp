@@ -266,6 +266,7 @@ void Model::apply(Event& e, const std::vector<Event>& step) {
 
 std::uint32_t Model::copy_by_id(const Conn& c, std::string_view id) const {
   if (c.chan == kNone) return kNone;
+  if (auto d = c.delivered.find(std::string(id)); d != c.delivered.end()) return d->second;
   const ChannelInst& ch = chans_[c.chan];
   const TopicInst& t = topics_[ch.topic];
   auto m = t.by_id.find(std::string(id));
@@ -422,10 +423,13 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
   if (f.type == wire::kFrameError) {
     const std::string_view t = f.data;
     if (t.starts_with("E_FIN_FAILED") || t.starts_with("E_REQ_FAILED") || t.starts_with("E_TOUCH_FAILED")) return;
-    if (c.awaiting.empty()) return;
-    std::vector<std::uint32_t> msgs = std::move(c.awaiting.front());
-    c.awaiting.pop_front();
-    answered(msgs, false);
+    // Every other error is fatal: it answers the oldest command, and nsqd processes nothing after it (commands
+    // the same read carried on are never published).
+    while (!c.awaiting.empty()) {
+      std::vector<std::uint32_t> msgs = std::move(c.awaiting.front());
+      c.awaiting.pop_front();
+      answered(msgs, false);
+    }
     return;
   }
   if (f.type != wire::kFrameMessage) return;
@@ -458,9 +462,14 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
                                     io_sim::Trace::format_time(msgs_[mi->second].processed_at) + ")");
   }
   Msg& msg = msgs_[mi->second];
+  c.delivered[m->id] = ci->second;
   if (msg.id.empty()) {
     msg.id = m->id;
     msg.timestamp = m->timestamp_ns;
+    if (auto prev = topics_[msg.topic].by_id.find(m->id);
+        prev != topics_[msg.topic].by_id.end() && prev->second != mi->second) {
+      topics_[msg.topic].id_collisions.insert(m->id);
+    }
     topics_[msg.topic].by_id[m->id] = mi->second;
   }
  Copy& cp = copies_[ci->second];
@@ -545,6 +554,8 @@ std::uint32_t Model::channel_inst(std::uint32_t t, const std::string& name, bool
   ch.topic = t;
   ch.ephemeral = is_ephemeral(name);
   ch.lossy = limits_.ephemeral_lossy && (ch.ephemeral || topics_[t].ephemeral);
+  // A topic that lived through a crash or a failed publish may hand a new channel what the model cannot see.
+  ch.inexact = topics_[t].inexact;
   ch.created_at = now();
   chans_.push_back(std::move(ch));
   const auto idx = static_cast<std::uint32_t>(chans_.size() - 1);

@@ -138,6 +138,9 @@ struct TopicInst {
   std::uint64_t unanswered = 0;
   bool crash_lost = false;
   std::vector<std::uint32_t> limbo_pending;  // msgs the topic may still hold after a crash
+  // IDs two messages got (the wall clock stepped back across a restart: nsqd's IDs, like ours, are unique only
+  // while it does not). nsqd may then resolve or drop one for the other; liveness cannot be owed for them.
+  std::set<std::string> id_collisions;
 };
 
 struct Conn {
@@ -153,6 +156,9 @@ struct Conn {
   // Commands that nsqd answers (IDENTIFY, SUB, CLS, PUB, DPUB, MPUB), oldest first: the msgs a publish carried,
   // so the response or error frame that answers it tells whether it was acknowledged.
   std::deque<std::vector<std::uint32_t>> awaiting;
+  // Message ID -> copy of the latest delivery of that ID to this connection. IDs are unique per topic only
+  // while the wall clock does not step back across a restart (nsqd's too); a FIN names what it was sent.
+  std::map<std::string, std::uint32_t> delivered;
   CommandStream in;
   wire::FrameParser out;
   bool input_corrupt = false;
