@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "engine/planted_bugs.h"
 #include "engine/wire.h"
 
 namespace nsq {
@@ -341,6 +342,7 @@ void DiskQueue::start_sync() {
   unsynced_.clear();
   if (write_dirty_ && write_file_) files.push_back(write_file_);
   write_dirty_ = false;
+  if (planted::bugs.sync_skips_fsync) [[unlikely]] files.clear();
   // Files wholly before the read position this .meta records can go; the rest wait for a later sync.
   const std::int64_t keep_from = durable_read_file();
   std::vector<std::int64_t> deletions, bad_files;

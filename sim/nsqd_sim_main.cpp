@@ -161,6 +161,8 @@ int main(int argc, char** argv) {
       else if (b == "deferred-early") bugs.deferred_early = true;
       else if (b == "rdy-off-by-one") bugs.rdy_off_by_one = true;
       else if (b == "empty-keeps-client-in-flight") bugs.empty_keeps_client_in_flight = true;
+      else if (b == "sync-skips-fsync") bugs.sync_skips_fsync = true;
+      else if (b == "close-drops-timing") bugs.close_drops_timing = true;
       else return usage("--plant: unknown bug");
       plant_args += " --plant " + b;
     } else if (arg == "--echo") {  // the pub/sub scenario's old spelling of --trace
