@@ -39,17 +39,18 @@ TEST(Swarm, TwoHundredSeedsPass) {
   EXPECT_GT(admin, 100u);
 }
 
-// Persistence storms: clean restarts, crashes (unsynced data lost or torn) and disk faults in every run, in both
-// durability modes; the model accepts exactly the losses README's persistence table documents.
+// Persistence storms: clean restarts, crashes (unsynced data lost or torn), disk faults and nsqlookupd
+// partitions in every run, in both durability modes; the model accepts exactly the losses README's persistence
+// table documents, and after healing nsqlookupd's registrations equal nsqd's topics and channels.
 TEST(Swarm, RestartCrashAndDiskFaultSeedsPass) {
   std::uint64_t restarts = 0, crashes = 0, disk_faults = 0;
   for (const bool durable : {false, true}) {
     Overrides o;
-    o.faults = kFaultRestart | kFaultCrash | kFaultDisk | kFaultReset;
+    o.faults = kFaultRestart | kFaultCrash | kFaultDisk | kFaultReset | kFaultLookupd;
     o.durable = durable;
     for (std::uint64_t seed = 1; seed <= 60; ++seed) {
       const RunResult r = run_swarm(draw_config(seed, o));
-      ASSERT_TRUE(r.passed) << explain(seed, r) << "  (with --faults restart,crash,disk,reset --durable "
+      ASSERT_TRUE(r.passed) << explain(seed, r) << "  (with --faults restart,crash,disk,reset,lookupd --durable "
                             << (durable ? "on" : "off") << ")\n";
       restarts += r.restarts;
       crashes += r.crashes;

@@ -8,7 +8,8 @@ namespace nsq::sim::swarm {
 
 namespace {
 constexpr const char* kFaultNames[] = {"reset",     "stall",   "partition", "slow-reader", "latency",
-                                       "split",     "wall-jump", "restart", "crash",       "disk"};
+                                       "split",     "wall-jump", "restart", "crash",       "disk",
+                                       "lookupd"};
 static_assert(sizeof(kFaultNames) / sizeof(kFaultNames[0]) == kFaultCount);
 }
 
@@ -128,6 +129,7 @@ Config draw_config(std::uint64_t seed, const Overrides& o) {
     if (r.chance(1, 2)) c.faults |= kFaultCrash;
     if (r.chance(1, 3)) c.faults |= kFaultDisk;
   }
+  if (knob("lookupd-fault").chance(1, 2)) c.faults |= kFaultLookupd;
   if (o.faults) c.faults = *o.faults;
   {
     auto r = knob("storage");

@@ -25,9 +25,10 @@ enum Fault : std::uint32_t {
   kFaultRestart = 1u << 7,    // clean nsqd restart: shutdown, close (flush + sync), new NSQD on the same files
   kFaultCrash = 1u << 8,      // nsqd crash / power loss: engine dropped, unsynced file data lost or torn
   kFaultDisk = 1u << 9,       // write errors, ENOSPC, fsync failures for a while
-  kFaultAll = (1u << 10) - 1,
+  kFaultLookupd = 1u << 10,   // nsqd registers with a (fake) nsqlookupd, which is partitioned away for a while
+  kFaultAll = (1u << 11) - 1,
 };
-inline constexpr int kFaultCount = 10;
+inline constexpr int kFaultCount = 11;
 const char* fault_name(Fault f);
 // "reset,stall" -> mask; false on an unknown name.
 bool parse_faults(const std::string& list, std::uint32_t& mask);

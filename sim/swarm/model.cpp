@@ -116,6 +116,7 @@ void Model::http_answer(std::vector<std::string> bodies, bool ok) {
 }
 
 void Model::server_read(std::uint64_t conn_id, std::string_view bytes) {
+  if (!ignored_.empty() && ignored_.count(conn_id) != 0) return;
   Event e{Event::read};
   e.conn = conn_id;
   e.data = std::string(bytes);
@@ -123,6 +124,7 @@ void Model::server_read(std::uint64_t conn_id, std::string_view bytes) {
 }
 
 void Model::server_write(std::uint64_t conn_id, std::string_view bytes) {
+  if (!ignored_.empty() && ignored_.count(conn_id) != 0) return;
   Event e{Event::write};
   e.conn = conn_id;
   e.data = std::string(bytes);

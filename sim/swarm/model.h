@@ -205,6 +205,8 @@ class Model final : public io_sim::ServerTap {
 
   // --- from the driver
   void register_conn(std::uint64_t conn_id, std::string label, std::int64_t obt_ns, std::int64_t msg_timeout_ns);
+  // A connection that is not a client's (nsqd's own, to nsqlookupd): not watched.
+  void ignore_conn(std::uint64_t conn_id) { ignored_.insert(conn_id); }
   // Call right before the engine call, in the same step.
   void http_publish(const std::string& topic, std::vector<std::string> bodies, std::int64_t defer_ns);
   void admin(std::string action, const std::string& topic, const std::string& channel);
@@ -308,6 +310,7 @@ class Model final : public io_sim::ServerTap {
   bool topology_dirty_ = true;
   bool verbose_ = false;
   bool suspended_ = false;
+  std::set<std::uint64_t> ignored_;
   bool durable_ = false;
   std::int64_t disk_fault_until_ = -1;  // end of the latest disk fault window (syncs may have failed until then)
   bool after_crash_ = false;  // reconcile adopts nsqd's topology once after a crash

@@ -13,7 +13,10 @@
 #include "engine/options.h"
 #include "engine/topic.h"
 #include "io_sim/prng.h"
+#include "engine/lookup_peer.h"
+#include "io_sim/sim_dialer.h"
 #include "io_sim/sim_file_system.h"
+#include "sim/swarm/fake_lookupd.h"
 #include "io_sim/sim_logger.h"
 #include "io_sim/sim_network.h"
 #include "io_sim/trace.h"
@@ -27,6 +30,7 @@ namespace {
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kTick = 100 * kMs;
 const std::string kAddress = "127.0.0.1:4150";
+const std::string kLookupdAddress = "10.0.0.9:4160";
 
 struct Agent {
   int index = 0;
@@ -72,6 +76,9 @@ class Swarm {
     trace_.set_echo(opts.echo_trace);
     model_.set_verbose(opts.echo_trace);
     model_.set_durable(cfg.durable);
+    if (cfg.faults & kFaultLookupd) {
+      lookupd_ = std::make_unique<FakeLookupd>(net_, kLookupdAddress, [this](std::uint64_t id) { model_.ignore_conn(id); });
+    }
     start_engine();
     listener_ = net_.listen(kAddress);
     listener_->start([this](std::unique_ptr<seam::Connection> conn) {
@@ -90,7 +97,9 @@ class Swarm {
     for (auto& a : agents_) a->client.reset();
     listener_.reset();
     http_.reset();
+    lookup_peers_.reset();
     nsqd_.reset();
+    lookupd_.reset();
   }
 
   RunResult run();
@@ -125,6 +134,7 @@ class Swarm {
   void admin_action();
   void heal();
   bool engine_holds_anything();
+  bool check_lookupd();
   void start_engine();
   void begin_restart(bool clean);
   void finish_restart(bool clean);
@@ -143,6 +153,9 @@ class Swarm {
   io_sim::Prng chaos_;
   io_sim::SimNetwork net_;
   io_sim::SimFileSystem fs_;
+  io_sim::SimDialer dialer_{net_, "10.0.0.1"};
+  std::unique_ptr<FakeLookupd> lookupd_;
+  std::unique_ptr<LookupPeers> lookup_peers_;
   io_sim::SimLogger logger_;
   Model model_;
   std::unique_ptr<NSQD> nsqd_;
@@ -203,10 +216,17 @@ void Swarm::start_engine() {
   o.mem_queue_size = cfg_.mem_queue_size;
   o.sync_every = cfg_.sync_every;
   o.sync_timeout = cfg_.sync_timeout_ms * kMs;
-  nsqd_ = std::make_unique<NSQD>(std::move(o), Seams{clock_, engine_rng_, logger_, &fs_});
+  if (lookupd_) o.lookupd_tcp_addresses = {kLookupdAddress};
+  Seams seams{clock_, engine_rng_, logger_, &fs_};
+  seams.dialer = &dialer_;
+  nsqd_ = std::make_unique<NSQD>(std::move(o), seams);
   nsqd_->set_ports(4150, 4151);
   http_ = std::make_unique<HttpApi>(*nsqd_);
   if (std::string err = nsqd_->load_metadata(); !err.empty()) model_.fail("restart", "load_metadata: " + err);
+  if (lookupd_) {
+    lookup_peers_ = std::make_unique<LookupPeers>(*nsqd_);
+    lookup_peers_->start();
+  }
 }
 
 // Clean: nsqd's SIGTERM path (shutdown, then close() writes memory, in-flight and deferred messages to disk and
@@ -233,6 +253,7 @@ void Swarm::begin_restart(bool clean) {
   ++crashes_;
   note("crash");
   http_.reset();
+  lookup_peers_.reset();
   nsqd_.reset();
   // Each file keeps its durable bytes; of an unsynced appended tail, a seeded prefix (none, part, all).
   fs_.crash([this](std::size_t n) -> std::size_t {
@@ -246,6 +267,7 @@ void Swarm::begin_restart(bool clean) {
 void Swarm::finish_restart(bool clean) {
   if (clean) {
     http_.reset();
+    lookup_peers_.reset();
     nsqd_.reset();
   }
   start_engine();
@@ -628,6 +650,18 @@ void Swarm::chaos_tick() {
           case kFaultDisk:
             disk_fault();
             break;
+          case kFaultLookupd:
+            if (lookupd_ && !lookupd_->partitioned()) {
+              note("fault lookupd partition");
+              lookupd_->set_partitioned(true);
+              at(now() + chaos_.range(200, 20'000) * kMs, [this] {
+                if (lookupd_->partitioned()) {
+                  note("lookupd partition healed");
+                  lookupd_->set_partitioned(false);
+                }
+              });
+            }
+            break;
           default:
             break;
         }
@@ -710,10 +744,41 @@ bool Swarm::engine_holds_anything() {
   return false;
 }
 
+// Registrations resume after a partition heals: nsqd's peer reconnects (backoff up to 15 s) and replays its whole
+// state, so the fake nsqlookupd must end up with exactly nsqd's topics and channels.
+bool Swarm::check_lookupd() {
+  auto expected = [this] {
+    std::set<std::pair<std::string, std::string>> want;
+    for (const TopicStats& ts : nsqd_->stats({}, {}, false)) {
+      want.emplace(ts.topic_name, "");
+      for (const ChannelStats& cs : ts.channels) want.emplace(ts.topic_name, cs.channel_name);
+    }
+    return want;
+  };
+  const std::int64_t limit = now() + 40'000 * kMs;
+  while (now() < limit) {
+    if (lookupd_->registrations() == expected() && lookupd_->live_connections() == 1) return true;
+    if (!step_until(now() + 250 * kMs)) return false;
+  }
+  std::string diff;
+  const auto want = expected();
+  const auto have = lookupd_->registrations();
+  for (const auto& w : want) {
+    if (have.count(w) == 0) diff += " missing " + w.first + (w.second.empty() ? "" : "/" + w.second);
+  }
+  for (const auto& h : have) {
+    if (want.count(h) == 0) diff += " stale " + h.first + (h.second.empty() ? "" : "/" + h.second);
+  }
+  model_.fail("lookupd", "40 s after healing, nsqlookupd's registrations (" +
+                             std::to_string(lookupd_->live_connections()) + " connections) differ from nsqd's:" + diff);
+  return false;
+}
+
 void Swarm::heal() {
   note("liveness phase: heal every fault");
   liveness_ = true;
   heal_disk();
+  if (lookupd_) lookupd_->set_partitioned(false);
   partitioned_ = false;
   net_.set_partitioned(false);
   for (auto id : stalled_) net_.set_stalled(id, false);
@@ -778,6 +843,7 @@ RunResult Swarm::run() {
       if (model_.unresolved() == 0 && !pending && !engine_holds_anything()) break;
     }
     if (ok && !failed()) ok = step_until(now() + 1000 * kMs);  // quiet period: late frames, scans
+    if (ok && !failed() && lookupd_) ok = check_lookupd();
     if (!failed() && abort_reason_.empty()) model_.at_end(*nsqd_);
   }
   if (!abort_reason_.empty()) model_.fail("budget", abort_reason_);
