@@ -21,12 +21,12 @@ class ExactlyOnceChecker final : public Checker {
     switch (cp.state) {
       case swarm::CopyState::finished:
         if (cp.crashed) break;  // at least once across a crash: reads not yet durably consumed come back
-        if (cp.ambiguous && (now <= cp.ambiguous_until || now <= cp.final_at + c.obt_ns)) break;
+        if (cp.ambiguous && (now <= cp.ambiguous_until || now <= cp.final_at + m.obt(c))) break;
         mm.fail(name(), c.label + " got " + m.describe(cp) + " after it was FINished at " +
                             io_sim::Trace::format_time(cp.final_at));
         break;
       case swarm::CopyState::dropped:
-        if (now > cp.final_at + c.obt_ns && !(cp.crashed && m.chan(cp.chan).live)) {
+        if (now > cp.final_at + m.obt(c) && !(cp.crashed && m.chan(cp.chan).live)) {
           mm.fail(name(), c.label + " got " + m.describe(cp) + " after it was dropped at " +
                               io_sim::Trace::format_time(cp.final_at));
         }

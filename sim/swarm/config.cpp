@@ -9,7 +9,7 @@ namespace nsq::sim::swarm {
 namespace {
 constexpr const char* kFaultNames[] = {"reset",     "stall",   "partition", "slow-reader", "latency",
                                        "split",     "wall-jump", "restart", "crash",       "disk",
-                                       "lookupd"};
+                                       "lookupd",   "clock-stall"};
 static_assert(sizeof(kFaultNames) / sizeof(kFaultNames[0]) == kFaultCount);
 }
 

@@ -315,7 +315,7 @@ void Model::apply_command(Conn& c, const Command& cmd, std::map<std::string, int
       if (!cp.ambiguous) ++chans_[cp.chan].ambiguous;
       cp.ambiguous = true;
       cp.ambiguous_conn = c.id;
-      cp.ambiguous_until = now() + c.obt_ns + 1'000'000;
+      cp.ambiguous_until = now() + obt(c) + 1'000'000;
     }
     if (cp.state == CopyState::in_flight && cp.holder == c.id && cp.earliest_expiry <= now()) {
       // Either the delivery the model knows, or (it timed out) a redelivery to c still in nsqd's buffer. Only
@@ -341,13 +341,13 @@ void Model::apply_command(Conn& c, const Command& cmd, std::map<std::string, int
       cp.ghost_attempts = cp.attempts;
       cp.ghost_optional = false;
       cp.last_write = now();
-      cp.earliest_expiry = now() - c.obt_ns + c.msg_timeout_ns;
+      cp.earliest_expiry = now() - obt(c) + c.msg_timeout_ns;
       ++cp.deliveries;
       if (verbose_) say("  (" + c.label + " holds an unwritten redelivery, attempts " + std::to_string(cp.attempts) + ")");
     }
   resolve:
     if (n == "TOUCH") {
-      const std::int64_t cap = cp.last_write - c.obt_ns + limits_.max_msg_timeout_ns;
+      const std::int64_t cap = cp.last_write - obt(c) + limits_.max_msg_timeout_ns;
       cp.earliest_expiry = std::max(cp.earliest_expiry, std::min(now() + c.msg_timeout_ns, cap));
       return;
     }
@@ -515,7 +515,7 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
   c.held.insert(ci->second);
   cp.attempts = m->attempts;
   cp.last_write = now();
-  cp.earliest_expiry = now() - c.obt_ns + c.msg_timeout_ns;
+  cp.earliest_expiry = now() - obt(c) + c.msg_timeout_ns;
   ++cp.deliveries;
 }
 

@@ -249,7 +249,16 @@ class Model final : public io_sim::ServerTap {
   const Conn* conn(std::uint64_t id) const;
   // Largest RDY nsqd may have applied at some instant in [from, to].
   std::int64_t rdy_max(const Conn& c, std::int64_t from, std::int64_t to) const;
-  std::int64_t obt(const Conn& c) const { return c.obt_ns; }
+  // How long before a frame was written nsqd may have put its message in flight: the connection's output-buffer
+  // timeout, plus a process stall that ended within it (the flush timer then fired late).
+  std::int64_t obt(const Conn& c) const {
+    return c.obt_ns + (now() - stall_end_ <= c.obt_ns + 1'000'000 ? stall_ns_ : 0);
+  }
+  // The process stalled for delta, ending now (io_sim::VirtualClock::stall).
+  void note_stall(std::int64_t delta_ns) {
+    stall_end_ = now();
+    stall_ns_ = delta_ns;
+  }
   // Whether nsqd may have delivered this copy to c without the frame being written yet.
   bool may_hold_unwritten(const Copy& cp, const Conn& c) const;
   std::string describe(const Copy& c) const;
@@ -310,6 +319,8 @@ class Model final : public io_sim::ServerTap {
   bool topology_dirty_ = true;
   bool verbose_ = false;
   bool suspended_ = false;
+  std::int64_t stall_end_ = -1'000'000'000'000;
+  std::int64_t stall_ns_ = 0;
   std::set<std::uint64_t> ignored_;
   bool durable_ = false;
   std::int64_t disk_fault_until_ = -1;  // end of the latest disk fault window (syncs may have failed until then)

@@ -650,6 +650,14 @@ void Swarm::chaos_tick() {
           case kFaultDisk:
             disk_fault();
             break;
+          case kFaultClockStall: {
+            if (restarting_) break;
+            const auto d = chaos_.range(10, 3000) * kMs;
+            note("fault clock-stall " + std::to_string(d / kMs) + "ms");
+            clock_.stall(d);
+            model_.note_stall(d);
+            break;
+          }
           case kFaultLookupd:
             if (lookupd_ && !lookupd_->partitioned()) {
               note("fault lookupd partition");
