@@ -115,6 +115,9 @@ class NSQD {
   // PUT /config/nsqlookupd_tcp_addresses changed the peer list.
   std::function<void()> on_lookupd_addresses_changed;
   std::uint64_t next_client_id() { return ++last_client_id_; }
+  // Bumped whenever a topic or channel is created or deleted (lets observers skip rescanning the topology).
+  std::uint64_t topology_version() const { return topology_version_; }
+  void topology_changed() { ++topology_version_; }
 
   // Engine internals: a client's connection is gone; destroy it after the current handler.
   void remove_client(Client* client);
@@ -134,6 +137,7 @@ class NSQD {
   std::vector<std::unique_ptr<Client>> dead_clients_;
   std::unique_ptr<QueueScanner> scanner_;
   std::uint64_t last_client_id_ = 0;
+  std::uint64_t topology_version_ = 0;
   std::int64_t start_time_s_ = 0;
   int tcp_port_ = 0;
   int http_port_ = 0;

@@ -108,13 +108,8 @@ class StatsChecker final : public Checker {
  private:
   void full_check(swarm::Model& m, NSQD& nsqd) {
     const std::int64_t now = m.now();
-    std::map<std::string, const swarm::Conn*> by_label;
-    for (const auto& [id, c] : m.conns()) by_label[c.label] = &c;
     for (const TopicStats& ts : nsqd.stats({}, {}, true)) {
-      const swarm::TopicInst* ti = nullptr;
-      for (const auto& t : m.topics()) {
-        if (t.live && t.name == ts.topic_name) ti = &t;
-      }
+      const swarm::TopicInst* ti = m.live_topic(ts.topic_name);
       if (ti == nullptr) continue;
       for (const ChannelStats& cs : ts.channels) {
         auto it = ti->channels.find(cs.channel_name);
@@ -152,9 +147,9 @@ class StatsChecker final : public Checker {
                              std::to_string(max_timeouts) + " possible");
         }
         for (const ClientStats& cl : cs.clients) {
-          auto c = by_label.find(cl.client_id);
-          if (c == by_label.end()) continue;
-          const swarm::Conn& conn = *c->second;
+          const swarm::Conn* cp = m.conn_by_label(cl.client_id);
+          if (cp == nullptr) continue;
+          const swarm::Conn& conn = *cp;
           const std::int64_t rdy = conn.rdy.empty() ? 0 : conn.rdy.back().second;
           const std::string who = where + "client " + conn.label + " ";
           if (cl.ready_count != rdy) {

@@ -88,6 +88,7 @@ void Model::register_conn(std::uint64_t conn_id, std::string label, std::int64_t
   Conn& c = conns_[conn_id];
   c.id = conn_id;
   c.label = std::move(label);
+  by_label_[c.label] = conn_id;
   c.obt_ns = obt_ns > 0 ? obt_ns : limits_.default_obt_ns;
   c.msg_timeout_ns = msg_timeout_ns > 0 ? msg_timeout_ns : limits_.default_msg_timeout_ns;
 }
@@ -806,6 +807,11 @@ void Model::restarted(bool clean, bool durable, NSQD& nsqd) {
 }
 
 void Model::reconcile(NSQD& nsqd) {
+  // Only when something may have changed: the model's own view, or nsqd's topics/channels, or paused flags
+  // (admin actions set topology_dirty_; restarts bring a new NSQD).
+  if (!topology_dirty_ && &nsqd == seen_nsqd_ && nsqd.topology_version() == seen_topology_) return;
+  seen_nsqd_ = &nsqd;
+  seen_topology_ = nsqd.topology_version();
   topology_dirty_ = false;
   // nsqd removes ephemeral channels (last client gone) and ephemeral topics (last channel gone) by itself, in a
   // task after the triggering event; the model notices here. Anything else vanishing is a violation.

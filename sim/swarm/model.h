@@ -247,6 +247,15 @@ class Model final : public io_sim::ServerTap {
   const std::vector<TopicInst>& topics() const { return topics_; }
   const std::map<std::uint64_t, Conn>& conns() const { return conns_; }
   const Conn* conn(std::uint64_t id) const;
+  const Conn* conn_by_label(const std::string& label) const {
+    auto it = by_label_.find(label);
+    return it == by_label_.end() ? nullptr : conn(it->second);
+  }
+  // The live instance of a topic name, or null.
+  const TopicInst* live_topic(const std::string& name) const {
+    auto it = live_topics_.find(name);
+    return it == live_topics_.end() ? nullptr : &topics_[it->second];
+  }
   // Largest RDY nsqd may have applied at some instant in [from, to].
   std::int64_t rdy_max(const Conn& c, std::int64_t from, std::int64_t to) const;
   // How long before a frame was written nsqd may have put its message in flight: the connection's output-buffer
@@ -312,11 +321,14 @@ class Model final : public io_sim::ServerTap {
   std::map<std::string, std::uint32_t> live_topics_;
   std::map<std::string, std::uint32_t> msg_by_body_;
   std::map<std::uint64_t, Conn> conns_;
+  std::map<std::string, std::uint64_t> by_label_;
   std::vector<Event> step_;
   mutable std::vector<Violation> violations_;
   std::uint64_t events_ = 0;
   std::uint64_t deliveries_ = 0;
   bool topology_dirty_ = true;
+  const NSQD* seen_nsqd_ = nullptr;
+  std::uint64_t seen_topology_ = 0;
   bool verbose_ = false;
   bool suspended_ = false;
   std::int64_t stall_end_ = -1'000'000'000'000;
