@@ -100,9 +100,15 @@ MessagePtr Channel::pop_queued() {
     }
     // Durable mode: after a crash the topic may replay a message into this channel again; while one copy is in
     // flight or deferred here, a second with the same ID would only fail its FIN, so it is dropped (and acked).
-    if (m && m->disk_seq != 0 && (in_flight_.find(m->id) != nullptr || deferred_.find(m->id) != nullptr)) {
-      backend_->ack(m->disk_seq);
-      continue;
+    // Only the same message: IDs repeat when the wall clock stepped back across a restart (found by nsqd-sim:
+    // a new, acknowledged message was dropped as the replay of an old one with its ID).
+    if (m && m->disk_seq != 0) {
+      const Message* twin = in_flight_.find(m->id);
+      if (twin == nullptr) twin = deferred_.find(m->id);
+      if (twin != nullptr && twin->timestamp == m->timestamp && twin->body.view() == m->body.view()) {
+        backend_->ack(m->disk_seq);
+        continue;
+      }
     }
     if (!m || waiting_deadlines_.empty()) return m;
     // A deferred message (durable mode, or deferred when we shut down) goes back to waiting for its deadline.

@@ -28,7 +28,8 @@ class StatsChecker final : public Checker {
       if (t == nullptr) continue;  // reported by the model's topology check
       if (ti.inexact) {
         // After a crash or a failed publish: what nsqd holds beyond the model's view is replays and limbo.
-        if (t->depth() < static_cast<std::int64_t>(ti.pending.size()) && !ti.paused && !ti.ephemeral) {
+        if (t->depth() + static_cast<std::int64_t>(ti.unanswered) < static_cast<std::int64_t>(ti.pending.size()) &&
+            !ti.paused && !ti.ephemeral) {
           mm.fail(name(), "topic " + ti.name + " depth " + std::to_string(t->depth()) + " < " +
                               std::to_string(ti.pending.size()) + " acknowledged messages it must hold");
         }

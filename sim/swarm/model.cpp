@@ -546,8 +546,10 @@ std::uint32_t Model::channel_inst(std::uint32_t t, const std::string& name, bool
   auto it = topics_[t].channels.find(name);
   if (it != topics_[t].channels.end()) return it->second;
   if (!create) return kNone;
+  // By topic name: a dormant channel's queue is still on disk even if its topic was deleted and created again
+  // meanwhile (deleting a topic deletes only the channels it has).
   for (std::size_t i = chans_.size(); i-- > 0;) {
-    if (chans_[i].topic != t || chans_[i].name != name) continue;
+    if (chans_[i].topic_name != topics_[t].name || chans_[i].name != name) continue;
     if (chans_[i].crash_lost) return revive_channel(t, name);
     break;
   }
@@ -710,7 +712,8 @@ std::uint32_t Model::revive_topic(const std::string& name) {
 std::uint32_t Model::revive_channel(std::uint32_t t, const std::string& name) {
   for (std::size_t i = chans_.size(); i-- > 0;) {
     ChannelInst& ch = chans_[i];
-    if (ch.topic != t || ch.name != name || ch.live) continue;
+    if (ch.topic_name != topics_[t].name || ch.name != name || ch.live) continue;
+    ch.topic = t;
     ch.live = true;
     ch.crash_lost = false;
     ch.inexact = true;
