@@ -426,13 +426,13 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
   if (f.type == wire::kFrameError) {
     const std::string_view t = f.data;
     if (t.starts_with("E_FIN_FAILED") || t.starts_with("E_REQ_FAILED") || t.starts_with("E_TOUCH_FAILED")) return;
-    // Every other error is fatal: it answers the oldest command, and nsqd processes nothing after it (commands
-    // the same read carried on are never published).
-    while (!c.awaiting.empty()) {
-      std::vector<std::uint32_t> msgs = std::move(c.awaiting.front());
-      c.awaiting.pop_front();
-      answered(msgs, false);
-    }
+    // Every other error is fatal: it answers the oldest command. Commands nsqd processed before it may still be
+    // answered (--durable replies held for their fsync); ones the same read carried after it never are, and
+    // the wire cannot tell which is which: all of them are unacknowledged now (a later OK still pops one).
+    if (c.awaiting.empty()) return;
+    answered(c.awaiting.front(), false);
+    c.awaiting.pop_front();
+    for (const auto& msgs : c.awaiting) answered(msgs, false);
     return;
   }
   if (f.type != wire::kFrameMessage) return;

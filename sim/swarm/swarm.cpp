@@ -848,7 +848,10 @@ RunResult Swarm::run() {
       ok = step_until(now() + 500 * kMs);
       bool pending = false;
       for (const auto& t : model_.topics()) pending |= t.live && !t.channels.empty() && !t.pending.empty();
-      if (model_.unresolved() == 0 && !pending && !engine_holds_anything()) break;
+      // Every consumer back first: a topic without channels holds messages that are nobody's yet.
+      bool all_back = true;
+      for (const auto& a : agents_) all_back &= a->publisher || (a->subscribed && a->client->connected() && !a->cls_sent);
+      if (all_back && model_.unresolved() == 0 && !pending && !engine_holds_anything()) break;
     }
     if (ok && !failed()) ok = step_until(now() + 1000 * kMs);  // quiet period: late frames, scans
     if (ok && !failed() && lookupd_) ok = check_lookupd();
