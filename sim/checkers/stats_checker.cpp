@@ -22,10 +22,10 @@ class StatsChecker final : public Checker {
 
   void after_step(const swarm::Model& m, NSQD& nsqd) override {
     auto& mm = const_cast<swarm::Model&>(m);
-    for (const auto& ti : m.topics()) {
-      if (!ti.live) continue;
-      Topic* t = nsqd.find_topic(ti.name);
-      if (t == nullptr) continue;  // reported by the model's topology check
+    refresh(m, nsqd);
+    for (const Watched& w : watched_) {
+      const swarm::TopicInst& ti = m.topics()[w.topic];
+      Topic* t = w.t;
       if (ti.inexact) {
         // After a crash or a failed publish: what nsqd holds beyond the model's view is replays and limbo.
         if (t->depth() + static_cast<std::int64_t>(ti.unanswered) < static_cast<std::int64_t>(ti.pending.size()) &&
@@ -44,10 +44,9 @@ class StatsChecker final : public Checker {
         mm.fail(name(), "topic " + ti.name + " depth " + std::to_string(t->depth()) + ", model " +
                             std::to_string(ti.pending.size()));
       }
-      for (const auto& [cname, ci] : ti.channels) {
-        Channel* ch = t->find_channel(cname);
-        if (ch == nullptr) continue;
+      for (const auto& [ci, ch] : w.chans) {
         const swarm::ChannelInst& inst = m.chan(ci);
+        const std::string& cname = inst.name;
         if (inst.lossy) continue;
         auto where = [&] { return "channel " + ti.name + "/" + cname + " "; };
         if (inst.inexact) {
@@ -107,6 +106,39 @@ class StatsChecker final : public Checker {
   void at_end(const swarm::Model& m, NSQD& nsqd) override { full_check(const_cast<swarm::Model&>(m), nsqd); }
 
  private:
+  // The live (topic, channels) pairs present in both the model and nsqd, with nsqd's objects: rebuilt only when
+  // either side's topology changed (the per-step check then does no name lookups).
+  struct Watched {
+    std::size_t topic;
+    Topic* t;
+    std::vector<std::pair<std::uint32_t, Channel*>> chans;
+  };
+  void refresh(const swarm::Model& m, NSQD& nsqd) {
+    if (&nsqd == watched_nsqd_ && nsqd.topology_version() == watched_version_ &&
+        m.topology_epoch() == watched_epoch_) {
+      return;
+    }
+    watched_nsqd_ = &nsqd;
+    watched_version_ = nsqd.topology_version();
+    watched_epoch_ = m.topology_epoch();
+    watched_.clear();
+    for (std::size_t i = 0; i < m.topics().size(); ++i) {
+      const swarm::TopicInst& ti = m.topics()[i];
+      if (!ti.live) continue;
+      Topic* t = nsqd.find_topic(ti.name);
+      if (t == nullptr) continue;  // reported by the model's topology check
+      Watched w{i, t, {}};
+      for (const auto& [cname, ci] : ti.channels) {
+        if (Channel* ch = t->find_channel(cname)) w.chans.emplace_back(ci, ch);
+      }
+      watched_.push_back(std::move(w));
+    }
+  }
+  std::vector<Watched> watched_;
+  const NSQD* watched_nsqd_ = nullptr;
+  std::uint64_t watched_version_ = ~std::uint64_t{0};
+  std::uint64_t watched_epoch_ = ~std::uint64_t{0};
+
   void full_check(swarm::Model& m, NSQD& nsqd) {
     const std::int64_t now = m.now();
     for (const TopicStats& ts : nsqd.stats({}, {}, true)) {

@@ -210,7 +210,7 @@ void Model::apply(Event& e, const std::vector<Event>& step) {
           drop_channel(ci, true);
         }
       }
-      topology_dirty_ = true;
+      touch_topology();
       return;
     }
     case Event::read: {
@@ -538,7 +538,7 @@ std::uint32_t Model::topic_inst(const std::string& name, bool create) {
   topics_.push_back(std::move(t));
   const auto idx = static_cast<std::uint32_t>(topics_.size() - 1);
   live_topics_[name] = idx;
-  topology_dirty_ = true;
+  touch_topology();
   return idx;
 }
 
@@ -565,7 +565,7 @@ std::uint32_t Model::channel_inst(std::uint32_t t, const std::string& name, bool
   chans_.push_back(std::move(ch));
   const auto idx = static_cast<std::uint32_t>(chans_.size() - 1);
   topics_[t].channels[name] = idx;
-  topology_dirty_ = true;
+  touch_topology();
   drain_topic(t);
   return idx;
 }
@@ -666,7 +666,7 @@ void Model::drop_channel(std::uint32_t chan, bool admin) {
   ch.admin_deleted = admin;
   ch.deleted_at = now();
   topics_[ch.topic].channels.erase(ch.name);
-  topology_dirty_ = true;
+  touch_topology();
 }
 
 void Model::lose_channel(std::uint32_t chan) {
@@ -683,7 +683,7 @@ void Model::lose_channel(std::uint32_t chan) {
   ch.inexact = true;
   ch.deleted_at = now();
   topics_[ch.topic].channels.erase(ch.name);
-  topology_dirty_ = true;
+  touch_topology();
 }
 
 std::uint32_t Model::revive_topic(const std::string& name) {
@@ -704,7 +704,7 @@ std::uint32_t Model::revive_topic(const std::string& name) {
     live_topics_[name] = t;
   }
   topics_[t].inexact = true;
-  topology_dirty_ = true;
+  touch_topology();
   if (verbose_) say("topic " + name + " is back after the crash");
   return t;
 }
@@ -719,7 +719,7 @@ std::uint32_t Model::revive_channel(std::uint32_t t, const std::string& name) {
     ch.inexact = true;
     ch.assigned = ch.reqs_ok = ch.timeouts_inferred = ch.timeout_slack = ch.ambiguous = 0;
     topics_[t].channels[name] = static_cast<std::uint32_t>(i);
-    topology_dirty_ = true;
+    touch_topology();
     if (verbose_) say("channel " + topics_[t].name + "/" + name + " is back (it vanished in a restart)");
     if (!in_restart_) drain_topic(t);  // as a new channel: the topic's backlog goes to it (restarted() drains all)
     return static_cast<std::uint32_t>(i);
@@ -799,7 +799,7 @@ void Model::restarted(bool clean, bool durable, NSQD& nsqd) {
   }
   after_crash_ = !clean;
   in_restart_ = true;
-  topology_dirty_ = true;
+  touch_topology();
   reconcile(nsqd);
   after_crash_ = false;
   in_restart_ = false;

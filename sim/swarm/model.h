@@ -228,6 +228,8 @@ class Model final : public io_sim::ServerTap {
   bool durable() const { return durable_; }
   void set_durable(bool d) { durable_ = d; }
   std::uint64_t restarts() const { return restarts_; }
+  // Changes whenever the model's topics or channels (instances, liveness, names) may have changed.
+  std::uint64_t topology_epoch() const { return topology_epoch_; }
   // After every engine step.
   void after_step(NSQD& nsqd);
   void at_end(NSQD& nsqd);
@@ -327,6 +329,11 @@ class Model final : public io_sim::ServerTap {
   std::uint64_t events_ = 0;
   std::uint64_t deliveries_ = 0;
   bool topology_dirty_ = true;
+  std::uint64_t topology_epoch_ = 0;
+  void touch_topology() {
+    topology_dirty_ = true;
+    ++topology_epoch_;
+  }
   const NSQD* seen_nsqd_ = nullptr;
   std::uint64_t seen_topology_ = 0;
   bool verbose_ = false;
