@@ -18,6 +18,8 @@ class BackendQueue {
   virtual ~BackendQueue() = default;
   // Appends a message. Returns "" or an error text (e.g. a disk write failure).
   virtual std::string put(MessagePtr msg) = 0;
+  // put() of a copy: the caller keeps msg, e.g. to hold on to it when the write fails.
+  virtual std::string put_copy(const Message& msg) { return put(msg.clone()); }
   // The next message ready to be read now, or null.
   virtual MessagePtr pop() = 0;
   // Whether pop() may return a message. Not the same as depth() > 0: a disk queue's stored depth can be off

@@ -15,12 +15,18 @@ Channel::Channel(NSQD& nsqd, Topic& topic, std::string name)
     : nsqd_(nsqd), topic_(topic), name_(std::move(name)), ephemeral_(is_ephemeral_name(name_)) {
   // go-diskqueue name of a channel's queue: "topic:channel".
   backend_ = nsqd_.make_backend(topic_.name() + ":" + name_, ephemeral_);
-  if (!ephemeral_) restored_timing_ = nsqd_.take_timing(topic_.name() + ":" + name_);
+  // Wall-clock deadlines from the timing file become monotonic ones now: a wall-clock step after start must not
+  // move them (found by nsqd-sim: a message read back after a jump came early).
+  if (!ephemeral_) {
+    for (const auto& [id, wall_due] : nsqd_.take_timing(topic_.name() + ":" + name_)) {
+      waiting_deadlines_[id] = nsqd_.clock().now_ns() + (wall_due - nsqd_.clock().wall_ns());
+    }
+  }
   if (durable()) {
     backend_->set_side_file(nsqd_.timing_path(topic_.name() + ":" + name_),
                             [this] { return encode_timing(current_timing()); });
     // take_timing() removed the file: write it back before anything can depend on it.
-    if (!restored_timing_.empty()) backend_->mark_side_file_dirty();
+    if (!waiting_deadlines_.empty()) backend_->mark_side_file_dirty();
   }
   const Options& opts = nsqd_.options();
   if (!opts.e2e_processing_latency_percentiles.empty()) {
@@ -52,7 +58,8 @@ void Channel::put(MessagePtr msg) {
 void Channel::put_deferred(MessagePtr msg, std::int64_t delay_ns) {
   if (durable()) {
     // To disk first, its deadline in the timing map; pop_queued() defers it again when it is read back.
-    restored_timing_[msg->id] = nsqd_.clock().wall_ns() + delay_ns;
+    // Monotonic while we run (a wall-clock step must not move it; found by nsqd-sim), wall time only on disk.
+    waiting_deadlines_[msg->id] = nsqd_.clock().now_ns() + delay_ns;
     backend_->mark_side_file_dirty();
     enqueue(std::move(msg));
     pump();
@@ -71,9 +78,13 @@ void Channel::enqueue(MessagePtr msg) {
     memory_.push_back(std::move(msg));
     return;
   }
-  std::string err = backend_->put(std::move(msg));
+  std::string err = backend_->put_copy(*msg);
   if (!err.empty()) {
     nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
+    // nsqd drops the message here (an acknowledged message lost to a disk fault); we keep it in memory, and in
+    // durable mode the topic's next commit fails (sync_backend), so its read position stays before it.
+    memory_.push_back(std::move(msg));
+    put_error_ = err;
   }
   if (!ephemeral_) nsqd_.set_health(std::move(err));
 }
@@ -89,18 +100,24 @@ MessagePtr Channel::pop_queued() {
     }
     // Durable mode: after a crash the topic may replay a message into this channel again; while one copy is in
     // flight or deferred here, a second with the same ID would only fail its FIN, so it is dropped (and acked).
-    if (m && m->disk_seq != 0 && (in_flight_.find(m->id) != nullptr || deferred_.find(m->id) != nullptr)) {
-      backend_->ack(m->disk_seq);
-      continue;
+    // Only the same message: IDs repeat when the wall clock stepped back across a restart (found by nsqd-sim:
+    // a new, acknowledged message was dropped as the replay of an old one with its ID).
+    if (m && m->disk_seq != 0) {
+      const Message* twin = in_flight_.find(m->id);
+      if (twin == nullptr) twin = deferred_.find(m->id);
+      if (twin != nullptr && twin->timestamp == m->timestamp && twin->body.view() == m->body.view()) {
+        backend_->ack(m->disk_seq);
+        continue;
+      }
     }
-    if (!m || restored_timing_.empty()) return m;
-    // A message that was deferred when we shut down goes back to waiting for its original deadline.
-    auto it = restored_timing_.find(m->id);
-    if (it == restored_timing_.end()) return m;
-    const std::int64_t left = it->second - nsqd_.clock().wall_ns();
-    restored_timing_.erase(it);
-    if (left <= 0) return m;
-    start_deferred(std::move(m), nsqd_.clock().now_ns() + left);
+    if (!m || waiting_deadlines_.empty()) return m;
+    // A deferred message (durable mode, or deferred when we shut down) goes back to waiting for its deadline.
+    auto w = waiting_deadlines_.find(m->id);
+    if (w == waiting_deadlines_.end()) return m;
+    const std::int64_t due = w->second;
+    waiting_deadlines_.erase(w);
+    if (due <= nsqd_.clock().now_ns()) return m;
+    start_deferred(std::move(m), due);
   }
 }
 
@@ -204,15 +221,15 @@ std::string Channel::touch(std::uint64_t client_id, const MessageID& id, std::in
 }
 
 TimingMap Channel::current_timing() const {
-  TimingMap timing = restored_timing_;
+  TimingMap timing;
   const std::int64_t now = nsqd_.clock().now_ns();
   const std::int64_t wall = nsqd_.clock().wall_ns();
   for (const Message* m : deferred_pq_.items()) timing[m->id] = wall + (m->pri - now);
+  for (const auto& [id, due] : waiting_deadlines_) timing[id] = wall + (due - now);
   return timing;
 }
 
 void Channel::start_deferred(MessagePtr msg, std::int64_t due_ns) {
-  if (durable()) backend_->mark_side_file_dirty();
   if (planted::bugs.deferred_early) [[unlikely]] due_ns -= (due_ns - nsqd_.clock().now_ns()) / 2;
   msg->pri = due_ns;
   msg->client_id = 0;
@@ -222,6 +239,9 @@ void Channel::start_deferred(MessagePtr msg, std::int64_t due_ns) {
     return;
   }
   deferred_pq_.push(raw);
+  // After the insert: marking may start a sync at once, and that sync's timing snapshot must hold this deadline
+  // (found by nsqd-sim: marked first, a REQ delay could miss every later sync and be lost in a crash).
+  if (durable()) backend_->mark_side_file_dirty();
   update_scan_membership();
 }
 
@@ -308,7 +328,13 @@ void Channel::empty() {
   }
 }
 
-void Channel::sync_backend(std::function<void(std::string)> done) { backend_->sync(std::move(done)); }
+void Channel::sync_backend(std::function<void(std::string)> done) {
+  std::string failed = std::move(put_error_);
+  put_error_.clear();
+  backend_->sync([done = std::move(done), failed = std::move(failed)](std::string err) {
+    done(err.empty() ? failed : std::move(err));
+  });
+}
 
 void Channel::remove_all() {
   empty();
@@ -340,11 +366,12 @@ void Channel::close(std::function<void()> done) {
   for (const Message* m : deferred) write(*m);
   // Deferred messages keep their absolute deadline in the timing side file (plus any restored at start that
   // were not read back yet).
-  TimingMap timing = std::move(restored_timing_);
-  restored_timing_.clear();
+  TimingMap timing;
   backend_->set_side_file({}, {});  // the file written below is the final word
   const std::int64_t now = nsqd_.clock().now_ns();
   const std::int64_t wall = nsqd_.clock().wall_ns();
+  for (const auto& [id, due] : waiting_deadlines_) timing[id] = wall + (due - now);
+  waiting_deadlines_.clear();
   for (const Message* m : deferred) timing[m->id] = wall + (m->pri - now);
   // The copies just written replace the unacknowledged reads (durable mode); the sync below covers both.
   backend_->ack_all();

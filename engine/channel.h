@@ -110,7 +110,10 @@ class Channel {
   MessageMap deferred_;
   InFlightPqueue deferred_pq_;
 
-  TimingMap restored_timing_;  // deferred deadlines (wall ns) from the last clean shutdown, by ID
+  // Deadlines (monotonic ns) of deferred messages on the disk queue, by ID: restored from the timing file at
+  // start, or (durable mode) written there by put_deferred; pop_queued() defers them again when read back.
+  TimingMap waiting_deadlines_;
+  std::string put_error_;  // a backend write failed since the last sync_backend(): that commit must fail too
   // Durable mode: every deferred deadline (restored, on disk, in memory), written with each disk-queue sync so a
   // crash keeps them too.
   TimingMap current_timing() const;

@@ -20,6 +20,11 @@ class DiskBackendQueue final : public BackendQueue {
     append_message_payload(buf_, *msg);
     return q_->put(buf_);
   }
+  std::string put_copy(const Message& msg) override {
+    buf_.clear();
+    append_message_payload(buf_, msg);
+    return q_->put(buf_);
+  }
   MessagePtr pop() override {
     for (;;) {
       std::uint64_t seq = 0;

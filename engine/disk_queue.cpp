@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "engine/planted_bugs.h"
 #include "engine/wire.h"
 
 namespace nsq {
@@ -12,6 +13,9 @@ DiskQueue::DiskQueue(std::string name, DiskQueueOptions opts, seam::FileSystem& 
                      seam::Logger& logger)
     : name_(std::move(name)), opts_(std::move(opts)), fs_(fs), clock_(clock), logger_(logger) {
   load_meta();
+  // A crash can leave a .meta whose depth disagrees with an empty tail (the reset below never made it to disk):
+  // nothing will ever be read to correct it, so correct it now (found by nsqd-sim: depth -1 forever).
+  check_tail();
   arm_sync_timer();
 }
 
@@ -82,9 +86,11 @@ void DiskQueue::load_meta() {
   // (a roll whose .meta never landed). Keep all of it readable, in order, up to each file's real end, and
   // write new data into a fresh file after the last of them, never over them. (go-diskqueue handles the first
   // case the same way; in the second, and without any .meta, it overwrote the old data from offset 0.)
+  // The opposite, a write file shorter than writePos, means data the .meta counts never became durable: writing
+  // on at writePos would leave a hole of zeros that reads as records (found by nsqd-sim). Also a new file.
   const std::int64_t size = fs_.file_size(file_name(write_file_num_));
   const std::int64_t last = last_data_file_num();
-  if (size > write_pos_ || last > write_file_num_) {
+  if (size > write_pos_ || (write_pos_ > 0 && size < write_pos_) || last > write_file_num_) {
     log(seam::LogLevel::warn, "DISKQUEUE(" + name_ + ") " + file_name(write_file_num_) + " metadata writePos " +
                                   std::to_string(write_pos_) + " < file size of " + std::to_string(size) +
                                   ", skipping to new file");
@@ -136,6 +142,12 @@ std::string DiskQueue::put(std::string_view payload) {
     seam::IoResult r;
     write_file_ = fs_.open(file_name(write_file_num_), true, r);
     if (!write_file_) return r.message;
+  }
+  // Bytes past the write position exist only when a failed write landed part of a record; the read-ahead may
+  // have cached them, and this write replaces them (found by nsqd-sim: a durable, acknowledged message was read
+  // as the stale bytes, taken for corruption and set aside).
+  if (read_buf_file_ == write_file_num_ && read_buf_pos_ + static_cast<std::int64_t>(read_buf_.size()) > write_pos_) {
+    read_buf_.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, write_pos_ - read_buf_pos_)));
   }
   std::string record;
   record.reserve(static_cast<std::size_t>(total));
@@ -330,6 +342,7 @@ void DiskQueue::start_sync() {
   unsynced_.clear();
   if (write_dirty_ && write_file_) files.push_back(write_file_);
   write_dirty_ = false;
+  if (planted::bugs.sync_skips_fsync) [[unlikely]] files.clear();
   // Files wholly before the read position this .meta records can go; the rest wait for a later sync.
   const std::int64_t keep_from = durable_read_file();
   std::vector<std::int64_t> deletions, bad_files;
@@ -355,7 +368,7 @@ void DiskQueue::start_sync() {
   auto job = std::make_shared<Job>();
   std::weak_ptr<bool> alive = alive_;
   auto finish = [this, alive, waiters = std::move(waiters), deletions = std::move(deletions),
-                 bad_files = std::move(bad_files)](seam::IoResult r) {
+                 bad_files = std::move(bad_files), synced = files](seam::IoResult r) {
     if (alive.expired()) return;
     if (r.ok()) {
       for (std::int64_t n : bad_files) set_aside_bad_file(n);
@@ -366,6 +379,15 @@ void DiskQueue::start_sync() {
       }
     } else {
       log(seam::LogLevel::error, "DISKQUEUE(" + name_ + ") failed to sync - " + r.message);
+      // The files stay unsynced: the next sync must fsync them again before any .meta counts their data
+      // (found by nsqd-sim: a later .meta claimed records that a crash then lost, and writes went past EOF).
+      for (const auto& f : synced) {
+        if (f == write_file_) {
+          write_dirty_ = true;
+        } else {
+          unsynced_.push_back(f);
+        }
+      }
       for (std::int64_t n : deletions) delete_after_sync_.push_back(n);  // retried with the next sync
       for (std::int64_t n : bad_files) bad_after_sync_.push_back(n);
     }
@@ -384,7 +406,9 @@ void DiskQueue::start_sync() {
     if (side) {
       fs_.write_file_atomic(
           meta_file_name(), std::move(meta),
-          [this, alive, side = std::move(*side), finish = std::move(finish)](seam::IoResult mr) mutable {
+          [this, alive, side = std::move(*side), finish = std::move(finish), removed = removed_flag_, fs = &fs_,
+           path = meta_file_name()](seam::IoResult mr) mutable {
+            if (*removed && fs->exists(path)) fs->remove(path);  // as below
             if (alive.expired()) return;
             if (!mr.ok()) {
               side_dirty_ = true;  // retried by the next sync
@@ -399,8 +423,15 @@ void DiskQueue::start_sync() {
           });
       return;
     }
+    // A queue deleted (and maybe destroyed, its topic or channel gone) while this write runs must not leave the
+    // .meta behind for a queue of the same name created later (found by nsqd-sim: a re-created channel showed
+    // the deleted one's depth). Atomic writes complete in order, so a newer queue's .meta lands after this.
     fs_.write_file_atomic(meta_file_name(), std::move(meta),
-                          [finish = std::move(finish)](seam::IoResult mr) mutable { finish(std::move(mr)); });
+                          [finish = std::move(finish), removed = removed_flag_, fs = &fs_,
+                           path = meta_file_name()](seam::IoResult mr) mutable {
+                            if (*removed && fs->exists(path)) fs->remove(path);
+                            finish(std::move(mr));
+                          });
   };
   if (files.empty()) {
     write_meta(seam::IoResult{});
@@ -471,6 +502,7 @@ void DiskQueue::remove_all() {
     sync_timer_ = seam::kNoTimer;
   }
   removed_ = true;  // a sync still running removes the .meta it rewrites
+  *removed_flag_ = true;
 }
 
 }  // namespace nsq

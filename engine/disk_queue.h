@@ -160,6 +160,7 @@ class DiskQueue {
   seam::TimerId sync_timer_ = seam::kNoTimer;
   bool closed_ = false;
   bool removed_ = false;
+  std::shared_ptr<bool> removed_flag_ = std::make_shared<bool>(false);  // outlives the queue: see start_sync
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -24,7 +24,10 @@ void HttpApi::handle_async(const HttpRequest& req, std::function<void(HttpRespon
     done(std::move(answer));
     return;
   }
-  topic->when_durable([done = std::move(done), answer = std::move(answer)](const std::string& err) mutable {
+  topic->when_durable([this, done = std::move(done), answer = std::move(answer)](const std::string& err) mutable {
+    // A failed fsync is a disk fault like a failed write: the daemon is unhealthy (/ping 500) until a later
+    // write succeeds (as the TCP publishers' path). A topic deleted under the publish is not a disk fault.
+    if (!err.empty() && err != Topic::kTopicExiting) nsqd_.set_health(err);
     // nsqd answers every failed PutMessage(s) the same way.
     done(err.empty() ? std::move(answer) : http::v1_error(503, "EXITING"));
   });

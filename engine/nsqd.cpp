@@ -5,6 +5,7 @@
 #include "engine/disk_backend_queue.h"
 #include "engine/metadata.h"
 #include "engine/names.h"
+#include "engine/planted_bugs.h"
 #include "engine/queue_scanner.h"
 #include "engine/topic.h"
 
@@ -70,6 +71,7 @@ Topic& NSQD::get_topic(std::string_view name) {
   auto it = topics_.find(name);
   if (it != topics_.end()) return *it->second;
   auto [ins, _] = topics_.emplace(std::string(name), std::make_unique<Topic>(*this, std::string(name)));
+  topology_changed();
   log(seam::LogLevel::info, "TOPIC(" + std::string(name) + "): created");
   announce(true, std::string(name));
   if (!ins->second->ephemeral()) persist_metadata();
@@ -97,6 +99,7 @@ void NSQD::delete_topic(std::string_view name) {
   if (it == topics_.end()) return;
   std::unique_ptr<Topic> t = std::move(it->second);
   topics_.erase(it);
+  topology_changed();
   log(seam::LogLevel::info, "TOPIC(" + t->name() + "): deleting");
   announce(false, t->name());  // then each channel's UNREGISTER as it is deleted
   std::vector<std::string> names;
@@ -176,7 +179,7 @@ TimingMap NSQD::take_timing(const std::string& queue_name) {
 }
 
 void NSQD::save_timing(const std::string& queue_name, const TimingMap& timing, std::function<void()> done) {
-  if (seams_.fs == nullptr) {
+  if (seams_.fs == nullptr || planted::bugs.close_drops_timing) {
     done();
     return;
   }

@@ -123,6 +123,9 @@ class NSQD {
   // created at run time asks them for its channels first (engine/lookupd_channels.h).
   std::function<std::vector<std::string>()> lookupd_http_addresses;
   std::uint64_t next_client_id() { return ++last_client_id_; }
+  // Bumped whenever a topic or channel is created or deleted (lets observers skip rescanning the topology).
+  std::uint64_t topology_version() const { return topology_version_; }
+  void topology_changed() { ++topology_version_; }
 
   // Engine internals: a client's connection is gone; destroy it after the current handler.
   void remove_client(Client* client);
@@ -142,6 +145,7 @@ class NSQD {
   std::vector<std::unique_ptr<Client>> dead_clients_;
   std::unique_ptr<QueueScanner> scanner_;
   std::uint64_t last_client_id_ = 0;
+  std::uint64_t topology_version_ = 0;
   std::int64_t start_time_s_ = 0;
   int tcp_port_ = 0;
   int http_port_ = 0;

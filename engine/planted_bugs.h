@@ -13,6 +13,8 @@ struct Bugs {
   bool deferred_early = false;                // channel.cpp start_deferred: a deferral ends at half its delay
   bool rdy_off_by_one = false;                // client.cpp ready_for_messages: in_flight <= RDY counts as ready
   bool empty_keeps_client_in_flight = false;  // channel.cpp empty: clients keep their in-flight counts
+  bool sync_skips_fsync = false;              // disk_queue.cpp start_sync: .meta written, data never fsynced
+  bool close_drops_timing = false;            // nsqd.cpp save_timing: the timing side file is not written
 };
 
 inline Bugs bugs;

@@ -175,6 +175,7 @@ Channel& Topic::get_channel(std::string_view name) {
   auto it = channels_.find(name);
   if (it != channels_.end()) return *it->second;
   auto [ins, _] = channels_.emplace(std::string(name), std::make_unique<Channel>(nsqd_, *this, std::string(name)));
+  nsqd_.topology_changed();
   nsqd_.log(seam::LogLevel::info, "TOPIC(" + name_ + "): new channel(" + std::string(name) + ")");
   nsqd_.announce(true, name_, std::string(name));
   Channel& ch = *ins->second;
@@ -193,6 +194,7 @@ bool Topic::delete_channel(std::string_view name) {
   if (it == channels_.end()) return false;
   std::unique_ptr<Channel> ch = std::move(it->second);
   channels_.erase(it);
+  nsqd_.topology_changed();
   nsqd_.log(seam::LogLevel::info, "TOPIC(" + name_ + "): deleting channel " + ch->name());
   nsqd_.announce(false, name_, ch->name());
   ch->close_clients();

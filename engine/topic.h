@@ -51,6 +51,8 @@ class Topic {
   void pause();
   void unpause();
   bool paused() const { return paused_; }
+  // false while a topic created at run time waits for nsqlookupd's channel list (nothing is delivered yet).
+  bool started() const { return started_; }
   // Drops the topic's own queued messages (channels untouched).
   void empty();
   // Deletion: drops the topic's own queued messages and deletes its disk queue files.

@@ -45,6 +45,9 @@ class VirtualClock final : public seam::Clock {
   // Fault hook: the wall clock jumps by delta (NTP step, VM migration). Monotonic time is unaffected, as on a
   // real host; message timestamps and IDs see the jump.
   void jump_wall(std::int64_t delta_ns) { wall_skew_ += delta_ns; }
+  // Fault hook: the whole process stalls (SIGSTOP, a VM pause, swapping) for delta: monotonic time jumps ahead
+  // and every timer that came due meanwhile runs late, in deadline order, at the new time.
+  void stall(std::int64_t delta_ns) { now_ += delta_ns; }
 
  private:
   struct Entry {

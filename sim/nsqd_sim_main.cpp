@@ -5,7 +5,8 @@
 //   nsqd-sim --seed S                 one seed
 //   nsqd-sim --seeds N | --seeds A..B many seeds, progress line and summary
 //   knobs (pin what the seed would draw): --clients N --topics N --messages N --duration 5s|800ms --steps N
-//            --faults reset,stall,partition,slow-reader,latency,split,wall-jump|all|none  --no-faults
+//            --faults reset,stall,partition,slow-reader,latency,split,wall-jump,restart,crash,disk,lookupd|all|none
+//            --no-faults  --durable on|off
 //            --admin on|off  --ignore PCT (consumers let PCT% of messages time out: a timeout-heavy workload)
 //   --trace                 readable event log of the run on stderr (time, kind, detail)
 //   --check-determinism     run every seed twice; any difference in trace hash or event count is a failure
@@ -36,6 +37,7 @@ int usage(const char* why) {
   std::fprintf(stderr,
                "usage: nsqd-sim (--seed S | --seeds N | --seeds A..B) [--clients N] [--topics N] [--messages N]\n"
                "                [--duration 5s|800ms] [--steps N] [--faults LIST|all|none] [--no-faults]\n"
+               "                [--durable on|off]\n"
                "                [--admin on|off] [--trace] [--check-determinism] [--shrink] [--quiet]\n"
                "                [--scenario swarm|pubsub] [--plant BUG]\n");
   return 2;
@@ -133,6 +135,10 @@ int main(int argc, char** argv) {
       const char* v = value();
       if (v == nullptr || (std::strcmp(v, "on") != 0 && std::strcmp(v, "off") != 0)) return usage("--admin on|off");
       ov.admin = std::strcmp(v, "on") == 0;
+    } else if (arg == "--durable") {
+      const char* v = value();
+      if (v == nullptr || (std::strcmp(v, "on") != 0 && std::strcmp(v, "off") != 0)) return usage("--durable on|off");
+      ov.durable = std::strcmp(v, "on") == 0;
     } else if (arg == "--trace") {
       trace = true;
     } else if (arg == "--check-determinism") {
@@ -155,6 +161,8 @@ int main(int argc, char** argv) {
       else if (b == "deferred-early") bugs.deferred_early = true;
       else if (b == "rdy-off-by-one") bugs.rdy_off_by_one = true;
       else if (b == "empty-keeps-client-in-flight") bugs.empty_keeps_client_in_flight = true;
+      else if (b == "sync-skips-fsync") bugs.sync_skips_fsync = true;
+      else if (b == "close-drops-timing") bugs.close_drops_timing = true;
       else return usage("--plant: unknown bug");
       plant_args += " --plant " + b;
     } else if (arg == "--echo") {  // the pub/sub scenario's old spelling of --trace

@@ -72,7 +72,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"deferred-early", &planted::Bugs::deferred_early, {"deferred", "stats"}, 5},
                       Case{"rdy-off-by-one", &planted::Bugs::rdy_off_by_one, {"rdy"}, 5},
                       Case{"empty-keeps-client-in-flight", &planted::Bugs::empty_keeps_client_in_flight,
-                           {"stats", "liveness", "rdy"}, 40}),
+                           {"stats", "liveness", "rdy"}, 40},
+                      // Persistence: only a crash (durable mode) or a clean restart shows these.
+                      Case{"sync-skips-fsync", &planted::Bugs::sync_skips_fsync, {"liveness", "stats"}, 25},
+                      Case{"close-drops-timing", &planted::Bugs::close_drops_timing, {"deferred", "stats"}, 25}),
     [](const auto& info) {
       std::string n = info.param.name;
       for (auto& ch : n) {

@@ -39,6 +39,29 @@ TEST(Swarm, TwoHundredSeedsPass) {
   EXPECT_GT(admin, 100u);
 }
 
+// Persistence storms: clean restarts, crashes (unsynced data lost or torn), disk faults and nsqlookupd
+// partitions in every run, in both durability modes; the model accepts exactly the losses README's persistence
+// table documents, and after healing nsqlookupd's registrations equal nsqd's topics and channels.
+TEST(Swarm, RestartCrashAndDiskFaultSeedsPass) {
+  std::uint64_t restarts = 0, crashes = 0, disk_faults = 0;
+  for (const bool durable : {false, true}) {
+    Overrides o;
+    o.faults = kFaultRestart | kFaultCrash | kFaultDisk | kFaultReset | kFaultLookupd;
+    o.durable = durable;
+    for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+      const RunResult r = run_swarm(draw_config(seed, o));
+      ASSERT_TRUE(r.passed) << explain(seed, r) << "  (with --faults restart,crash,disk,reset,lookupd --durable "
+                            << (durable ? "on" : "off") << ")\n";
+      restarts += r.restarts;
+      crashes += r.crashes;
+      disk_faults += r.disk_faults;
+    }
+  }
+  EXPECT_GT(restarts, 30u);
+  EXPECT_GT(crashes, 30u);
+  EXPECT_GT(disk_faults, 30u);
+}
+
 // --check-determinism on 20 seeds: the same seed gives the same trace, event for event.
 TEST(Swarm, SameSeedSameTrace) {
   for (std::uint64_t seed = 1000; seed < 1020; ++seed) {
@@ -77,6 +100,8 @@ TEST(Swarm, FaultListsRoundTrip) {
   ASSERT_TRUE(parse_faults("reset,partition,wall-jump", mask));
   EXPECT_EQ(mask, kFaultReset | kFaultPartition | kFaultWallJump);
   EXPECT_EQ(faults_string(mask), "reset,partition,wall-jump");
+  ASSERT_TRUE(parse_faults("restart,crash,disk", mask));
+  EXPECT_EQ(mask, kFaultRestart | kFaultCrash | kFaultDisk);
   EXPECT_FALSE(parse_faults("reset,bogus", mask));
   ASSERT_TRUE(parse_faults("all", mask));
   EXPECT_EQ(mask, static_cast<std::uint32_t>(kFaultAll));

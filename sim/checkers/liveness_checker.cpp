@@ -21,8 +21,17 @@ class LivenessChecker final : public Checker {
     std::size_t stuck = 0;
     std::string examples;
     for (const auto& cp : m.copies()) {
+      // A limbo copy that never came back is a loss the durability mode documents (the model put it there).
+      if (cp.state == swarm::CopyState::limbo) continue;
+      // An #ephemeral channel over a small --mem-queue-size discards its overflow, as nsqd.
+      if (m.chan(cp.chan).lossy) continue;
+      // A duplicate ID (see TopicInst::id_collisions), or a crashed copy whose last delivery was an untracked
+      // duplicate (its FIN refused): nsqd holding nothing more is checked below.
+      const swarm::Msg& pm = m.msg(cp.msg);
+      if (!pm.id.empty() && m.topics()[pm.topic].id_collisions.count(pm.id) != 0) continue;
+      if (cp.crashed && cp.state == swarm::CopyState::in_flight) continue;
       if (cp.state == swarm::CopyState::finished || cp.state == swarm::CopyState::dropped) {
-        if (cp.state == swarm::CopyState::finished && cp.fins_ok != 1) {
+        if (cp.state == swarm::CopyState::finished && cp.fins_ok != 1 && !cp.crashed) {
           mm.fail(name(), m.describe(cp) + " finished " + std::to_string(cp.fins_ok) + " times");
         }
         continue;

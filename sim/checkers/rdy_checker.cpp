@@ -19,9 +19,10 @@ class RdyChecker final : public Checker {
     for (std::uint32_t idx : c.held) {
       const swarm::Copy& h = m.copy(idx);
       if (&h == &cp) continue;
-      if (h.earliest_expiry > now && !h.ambiguous) ++certain;
+      // (A copy that lived through a crash may be a duplicate nsqd never counted as this client's.)
+      if (h.earliest_expiry > now && !h.ambiguous && !h.crashed) ++certain;
     }
-    const std::int64_t bound = m.rdy_max(c, now - c.obt_ns, now);
+    const std::int64_t bound = m.rdy_max(c, now - m.obt(c), now);
     if (certain + 1 > bound) {
       m_fail(m, c.label + " got " + msg.body + " with " + std::to_string(certain) + " already in flight and RDY " +
                     std::to_string(bound) + (c.closing ? " (after CLS)" : ""));

@@ -7,11 +7,14 @@
 namespace nsq::sim::swarm {
 
 namespace {
-constexpr const char* kFaultNames[] = {"reset", "stall", "partition", "slow-reader", "latency", "split", "wall-jump"};
+constexpr const char* kFaultNames[] = {"reset",     "stall",   "partition", "slow-reader", "latency",
+                                       "split",     "wall-jump", "restart", "crash",       "disk",
+                                       "lookupd",   "clock-stall"};
+static_assert(sizeof(kFaultNames) / sizeof(kFaultNames[0]) == kFaultCount);
 }
 
 const char* fault_name(Fault f) {
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < kFaultCount; ++i) {
     if (f == (1u << i)) return kFaultNames[i];
   }
   return "?";
@@ -29,7 +32,7 @@ bool parse_faults(const std::string& list, std::uint32_t& mask) {
     const auto comma = list.find(',', pos);
     const std::string name = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     bool found = false;
-    for (int i = 0; i < 7; ++i) {
+    for (int i = 0; i < kFaultCount; ++i) {
       if (name == kFaultNames[i]) {
         mask |= 1u << i;
         found = true;
@@ -45,7 +48,7 @@ bool parse_faults(const std::string& list, std::uint32_t& mask) {
 std::string faults_string(std::uint32_t mask) {
   if (mask == 0) return "none";
   std::string out;
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < kFaultCount; ++i) {
     if ((mask & (1u << i)) == 0) continue;
     if (!out.empty()) out += ',';
     out += kFaultNames[i];
@@ -119,7 +122,25 @@ Config draw_config(std::uint64_t seed, const Overrides& o) {
     }
     c.fault_rate = static_cast<int>(r.range(5, 80));
   }
+  {
+    // Persistence faults from their own fork, so the network/clock mix above stays what it was for every seed.
+    auto r = knob("persistence-faults");
+    if (r.chance(1, 2)) c.faults |= kFaultRestart;
+    if (r.chance(1, 2)) c.faults |= kFaultCrash;
+    if (r.chance(1, 3)) c.faults |= kFaultDisk;
+  }
+  if (knob("lookupd-fault").chance(1, 2)) c.faults |= kFaultLookupd;
   if (o.faults) c.faults = *o.faults;
+  {
+    auto r = knob("storage");
+    c.durable = r.chance(1, 3);
+    const auto q = r.uniform(4);
+    c.mem_queue_size = q == 0 ? 0 : q == 1 ? r.range(1, 20) : 10000;
+    const auto e = r.uniform(3);
+    c.sync_every = e == 0 ? 1 : e == 1 ? r.range(2, 50) : 2500;
+    c.sync_timeout_ms = r.range(10, 2000);
+  }
+  if (o.durable) c.durable = *o.durable;
   {
     auto r = knob("admin");
     c.admin = r.chance(1, 2);
@@ -146,6 +167,7 @@ std::string Config::replay_args(std::uint64_t seed, const Overrides& o) {
   if (o.admin) s += std::string(" --admin ") + (*o.admin ? "on" : "off");
   if (o.steps) s += " --steps " + std::to_string(*o.steps);
   if (o.ignore) s += " --ignore " + std::to_string(*o.ignore);
+  if (o.durable) s += std::string(" --durable ") + (*o.durable ? "on" : "off");
   return s;
 }
 
@@ -155,7 +177,9 @@ std::string Config::describe() const {
          std::to_string(duration_ms) + "ms messages=" + std::to_string(messages) + " msg_timeout=" +
          std::to_string(msg_timeout_ms) + "ms faults=" + faults_string(faults) + "@" + std::to_string(fault_rate) +
          " admin=" + (admin ? "on@" + std::to_string(admin_rate) : std::string("off")) + " ignore=" +
-         std::to_string(p_ignore) + "% req=" + std::to_string(p_req) + "+" + std::to_string(p_req_delay) + "%";
+         std::to_string(p_ignore) + "% req=" + std::to_string(p_req) + "+" + std::to_string(p_req_delay) + "%" + (durable ? " durable" : "") +
+         " mem_queue=" + std::to_string(mem_queue_size) + " sync_every=" + std::to_string(sync_every) +
+         " sync_timeout=" + std::to_string(sync_timeout_ms) + "ms";
 }
 
 }  // namespace nsq::sim::swarm

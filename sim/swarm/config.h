@@ -22,8 +22,16 @@ enum Fault : std::uint32_t {
   kFaultLatency = 1u << 4,    // extra one-way latency bursts
   kFaultSplit = 1u << 5,      // bytes arrive in tiny chunks
   kFaultWallJump = 1u << 6,   // the wall clock steps forward or back
-  kFaultAll = (1u << 7) - 1,
+  kFaultRestart = 1u << 7,    // clean nsqd restart: shutdown, close (flush + sync), new NSQD on the same files
+  kFaultCrash = 1u << 8,      // nsqd crash / power loss: engine dropped, unsynced file data lost or torn
+  kFaultDisk = 1u << 9,       // write errors, ENOSPC, fsync failures for a while
+  kFaultLookupd = 1u << 10,   // nsqd registers with a (fake) nsqlookupd, which is partitioned away for a while
+  // Opt-in only (--faults clock-stall), not drawn from seeds nor in "all": the process stalls, monotonic time
+  // jumps and every timer due meanwhile fires late. The model's bounds do not cover all of it yet (sim/README).
+  kFaultClockStall = 1u << 11,
+  kFaultAll = (1u << 11) - 1,
 };
+inline constexpr int kFaultCount = 12;
 const char* fault_name(Fault f);
 // "reset,stall" -> mask; false on an unknown name.
 bool parse_faults(const std::string& list, std::uint32_t& mask);
@@ -39,6 +47,7 @@ struct Overrides {
   std::optional<bool> admin;
   std::optional<std::uint64_t> steps;       // cap on engine events (timers) in the safety phase
   std::optional<int> ignore;                // percent of messages consumers let time out
+  std::optional<bool> durable;              // --durable on|off
 };
 
 struct Config {
@@ -77,6 +86,12 @@ struct Config {
   bool admin = false;
   int admin_rate = 0;  // per mille per 100 ms
   std::uint64_t steps = 0;  // 0 = no cap
+
+  // storage (the engine always runs on io_sim::SimFileSystem)
+  bool durable = false;            // --durable
+  std::int64_t mem_queue_size = 0;
+  std::int64_t sync_every = 0;
+  std::int64_t sync_timeout_ms = 0;
 
   // network shape
   std::int64_t max_latency_us = 0;

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -40,7 +41,10 @@ namespace nsq::sim::swarm {
 
 inline constexpr std::uint32_t kNone = 0xffffffffu;
 
-enum class CopyState : std::uint8_t { queued, deferred, in_flight, finished, dropped };
+// limbo: after a crash (or a failed publish) nsqd may or may not still hold this copy; what the durability mode
+// documents as a possible loss (README "Persistence and what a crash can lose"). A limbo copy that shows up
+// again is in flight like any other; one that never does is an accepted loss.
+enum class CopyState : std::uint8_t { queued, deferred, in_flight, finished, dropped, limbo };
 const char* state_name(CopyState s);
 
 struct Msg {
@@ -50,6 +54,10 @@ struct Msg {
   std::int64_t timestamp = 0;
   std::int64_t processed_at = 0;
   std::int64_t defer_ns = 0;
+  bool acked = false;    // nsqd answered OK to its publish (TCP response or HTTP 200)
+  bool failed = false;   // nsqd answered an error: not acknowledged; it may or may not exist
+  bool crashed = false;  // it existed (published) when nsqd crashed: it may come back on any channel
+  bool answered = false;
 };
 
 struct Copy {
@@ -76,6 +84,14 @@ struct Copy {
   bool ambiguous = false;
   std::uint64_t ambiguous_conn = 0;
   std::int64_t ambiguous_until = 0;
+  // Persistence: restarted = an nsqd restart happened since its last delivery (attempts may be one more than
+  // the model saw: a delivery buffered but never written before the shutdown was persisted with its count);
+  // crashed = it existed at a crash: the disk may hand back an older record (attempts anywhere from 1), and it
+  // may be delivered again after a FIN (at least once).
+  bool restarted = false;
+  bool crashed = false;
+  std::int64_t deferred_at = 0;       // when its current deferral was set
+  std::int64_t wall_jumps_at_defer = 0;  // Model::wall_jumps() then (a restart re-derives deadlines from wall time)
   int deliveries = 0;
   int fins_ok = 0;
   int reqs_ok = 0;
@@ -97,6 +113,14 @@ struct ChannelInst {
   std::uint64_t timeout_slack = 0;  // in flight and possibly expired when dropped
   std::uint64_t ambiguous = 0;      // copies marked Copy::ambiguous
   std::map<std::uint32_t, std::uint32_t> copies;  // msg -> copy
+  // After a crash or a failed publish nsqd's counters for this channel can hold what the model cannot see
+  // (replays, limbo copies): exact comparisons become bounds.
+  bool inexact = false;
+  bool crash_lost = false;  // vanished in a crash (its creation was not yet in nsqd.dat): may come back
+  bool lossy = false;       // see Limits::ephemeral_lossy
+  // It lived through a crash: its disk queue's stored depth may be off (even negative, as go-diskqueue's)
+  // until reads reach the tail, so what nsqd says it holds is no bound at all.
+  bool crashed = false;
 };
 
 struct TopicInst {
@@ -108,6 +132,15 @@ struct TopicInst {
   std::deque<std::uint32_t> pending;      // msgs the topic holds (no channel, or paused)
   std::map<std::string, std::uint32_t> channels;  // live channel instances by name
   std::map<std::string, std::uint32_t> by_id;     // message ID -> msg
+  bool inexact = false;     // see ChannelInst::inexact
+  // Publishes not answered yet: a failure is answered late (in --durable mode behind the OKs still waiting for
+  // their fsync), so until then nsqd may hold up to this many fewer than the model.
+  std::uint64_t unanswered = 0;
+  bool crash_lost = false;
+  std::vector<std::uint32_t> limbo_pending;  // msgs the topic may still hold after a crash
+  // IDs two messages got (the wall clock stepped back across a restart: nsqd's IDs, like ours, are unique only
+  // while it does not). nsqd may then resolve or drop one for the other; liveness cannot be owed for them.
+  std::set<std::string> id_collisions;
 };
 
 struct Conn {
@@ -120,6 +153,12 @@ struct Conn {
   std::vector<std::pair<std::int64_t, std::int64_t>> rdy;  // (processed at, count)
   std::set<std::uint32_t> held;     // copies in flight to it (model view)
   std::uint64_t fins_ok = 0, reqs_ok = 0, messages = 0;
+  // Commands that nsqd answers (IDENTIFY, SUB, CLS, PUB, DPUB, MPUB), oldest first: the msgs a publish carried,
+  // so the response or error frame that answers it tells whether it was acknowledged.
+  std::deque<std::vector<std::uint32_t>> awaiting;
+  // Message ID -> copy of the latest delivery of that ID to this connection. IDs are unique per topic only
+  // while the wall clock does not step back across a restart (nsqd's too); a FIN names what it was sent.
+  std::map<std::string, std::uint32_t> delivered;
   CommandStream in;
   wire::FrameParser out;
   bool input_corrupt = false;
@@ -154,6 +193,9 @@ class Model final : public io_sim::ServerTap {
     std::int64_t max_msg_timeout_ns = 0;
     std::int64_t max_req_timeout_ns = 0;
     std::int64_t scan_interval_ns = 0;
+    // --mem-queue-size small enough that an #ephemeral channel or topic overflows: nsqd discards the overflow
+    // (its backend is a black hole), so what such a channel holds is only bounded, never owed.
+    bool ephemeral_lossy = false;
   };
   Model(const io_sim::VirtualClock& clock, Limits limits) : clock_(clock), limits_(limits) {}
 
@@ -163,9 +205,31 @@ class Model final : public io_sim::ServerTap {
 
   // --- from the driver
   void register_conn(std::uint64_t conn_id, std::string label, std::int64_t obt_ns, std::int64_t msg_timeout_ns);
+  // A connection that is not a client's (nsqd's own, to nsqlookupd): not watched.
+  void ignore_conn(std::uint64_t conn_id) { ignored_.insert(conn_id); }
   // Call right before the engine call, in the same step.
   void http_publish(const std::string& topic, std::vector<std::string> bodies, std::int64_t defer_ns);
   void admin(std::string action, const std::string& topic, const std::string& channel);
+  // An HTTP publish was answered (ok = 200). Bodies identify the msgs.
+  void http_answer(std::vector<std::string> bodies, bool ok);
+  // The wall clock jumped (restarts re-derive deferral deadlines from wall time).
+  void note_wall_jump(std::int64_t delta_ns) { wall_jumps_ += delta_ns < 0 ? -delta_ns : delta_ns; }
+  std::int64_t wall_jumps() const { return wall_jumps_; }
+  // Disk faults are on until t (a failed sync may leave a deferral's timing file unwritten).
+  void note_disk_fault(std::int64_t until) { disk_fault_until_ = std::max(disk_fault_until_, until); }
+  // nsqd is going down (clean: shutdown + close; crash: the engine is dropped). Applies what the engine did
+  // so far and suspends the checks until restarted().
+  void begin_restart();
+  // The new NSQD has loaded its metadata. clean: nothing is lost (memory, in-flight, deferred persisted);
+  // crash: default mode may lose anything not yet delivered again, durable mode only what was not
+  // acknowledged. Either way every connection is gone.
+  void restarted(bool clean, bool durable, NSQD& nsqd);
+  bool suspended() const { return suspended_; }
+  bool durable() const { return durable_; }
+  void set_durable(bool d) { durable_ = d; }
+  std::uint64_t restarts() const { return restarts_; }
+  // Changes whenever the model's topics or channels (instances, liveness, names) may have changed.
+  std::uint64_t topology_epoch() const { return topology_epoch_; }
   // After every engine step.
   void after_step(NSQD& nsqd);
   void at_end(NSQD& nsqd);
@@ -185,9 +249,27 @@ class Model final : public io_sim::ServerTap {
   const std::vector<TopicInst>& topics() const { return topics_; }
   const std::map<std::uint64_t, Conn>& conns() const { return conns_; }
   const Conn* conn(std::uint64_t id) const;
+  const Conn* conn_by_label(const std::string& label) const {
+    auto it = by_label_.find(label);
+    return it == by_label_.end() ? nullptr : conn(it->second);
+  }
+  // The live instance of a topic name, or null.
+  const TopicInst* live_topic(const std::string& name) const {
+    auto it = live_topics_.find(name);
+    return it == live_topics_.end() ? nullptr : &topics_[it->second];
+  }
   // Largest RDY nsqd may have applied at some instant in [from, to].
   std::int64_t rdy_max(const Conn& c, std::int64_t from, std::int64_t to) const;
-  std::int64_t obt(const Conn& c) const { return c.obt_ns; }
+  // How long before a frame was written nsqd may have put its message in flight: the connection's output-buffer
+  // timeout, plus a process stall that ended within it (the flush timer then fired late).
+  std::int64_t obt(const Conn& c) const {
+    return c.obt_ns + (now() - stall_end_ <= c.obt_ns + 1'000'000 ? stall_ns_ : 0);
+  }
+  // The process stalled for delta, ending now (io_sim::VirtualClock::stall).
+  void note_stall(std::int64_t delta_ns) {
+    stall_end_ = now();
+    stall_ns_ = delta_ns;
+  }
   // Whether nsqd may have delivered this copy to c without the frame being written yet.
   bool may_hold_unwritten(const Copy& cp, const Conn& c) const;
   std::string describe(const Copy& c) const;
@@ -202,7 +284,7 @@ class Model final : public io_sim::ServerTap {
 
  private:
   struct Event {
-    enum Kind : std::uint8_t { read, write, http_pub, admin } kind;
+    enum Kind : std::uint8_t { read, write, http_pub, admin, http_answer } kind;
     std::uint64_t conn = 0;
     std::string data;                // bytes; or the action
     std::string topic, channel;      // http_pub, admin
@@ -213,7 +295,13 @@ class Model final : public io_sim::ServerTap {
   void apply(Event& e, const std::vector<Event>& step);
   void apply_command(Conn& c, const Command& cmd, std::map<std::string, int>& succeed);
   void apply_frame(Conn& c, const wire::Frame& f);
-  void publish(const std::string& topic, const std::vector<std::string>& bodies, std::int64_t defer_ns);
+  void answered(const std::vector<std::uint32_t>& msgs, bool ok);
+  std::vector<std::uint32_t> publish(const std::string& topic, const std::vector<std::string>& bodies,
+                                     std::int64_t defer_ns);
+  void to_limbo(Copy& c);
+  void lose_channel(std::uint32_t chan);
+  std::uint32_t revive_topic(const std::string& name);
+  std::uint32_t revive_channel(std::uint32_t topic, const std::string& name);
   std::uint32_t topic_inst(const std::string& name, bool create);
   std::uint32_t channel_inst(std::uint32_t topic, const std::string& name, bool create);
   void drain_topic(std::uint32_t t);
@@ -235,12 +323,30 @@ class Model final : public io_sim::ServerTap {
   std::map<std::string, std::uint32_t> live_topics_;
   std::map<std::string, std::uint32_t> msg_by_body_;
   std::map<std::uint64_t, Conn> conns_;
+  std::map<std::string, std::uint64_t> by_label_;
   std::vector<Event> step_;
   mutable std::vector<Violation> violations_;
   std::uint64_t events_ = 0;
   std::uint64_t deliveries_ = 0;
   bool topology_dirty_ = true;
+  std::uint64_t topology_epoch_ = 0;
+  void touch_topology() {
+    topology_dirty_ = true;
+    ++topology_epoch_;
+  }
+  const NSQD* seen_nsqd_ = nullptr;
+  std::uint64_t seen_topology_ = 0;
   bool verbose_ = false;
+  bool suspended_ = false;
+  std::int64_t stall_end_ = -1'000'000'000'000;
+  std::int64_t stall_ns_ = 0;
+  std::set<std::uint64_t> ignored_;
+  bool durable_ = false;
+  std::int64_t disk_fault_until_ = -1;  // end of the latest disk fault window (syncs may have failed until then)
+  bool after_crash_ = false;  // reconcile adopts nsqd's topology once after a crash
+  bool in_restart_ = false;
+  std::uint64_t restarts_ = 0;
+  std::int64_t wall_jumps_ = 0;
   std::int64_t next_idle_check_ = 0;
   void say(const std::string& what) const;
 };

@@ -97,7 +97,7 @@ ShrinkResult shrink(std::uint64_t seed, Overrides start, const RunResult& origin
       if (still_fails(o)) {
         improved = true;
       } else {
-        for (int i = 0; i < 7; ++i) {
+        for (int i = 0; i < kFaultCount; ++i) {
           const std::uint32_t bit = 1u << i;
           if ((best.config.faults & bit) == 0) continue;
           Overrides q = best.overrides;
@@ -105,6 +105,11 @@ ShrinkResult shrink(std::uint64_t seed, Overrides start, const RunResult& origin
           if (still_fails(q)) improved = true;
         }
       }
+    }
+    if (best.config.durable) {
+      Overrides o = best.overrides;
+      o.durable = false;
+      if (still_fails(o)) improved = true;
     }
     if (best.config.admin) {
       Overrides o = best.overrides;

@@ -14,6 +14,10 @@
 #include "engine/topic.h"
 #include "io_sim/prng.h"
 #include "io_sim/sim_http_client.h"
+#include "engine/lookup_peer.h"
+#include "io_sim/sim_dialer.h"
+#include "io_sim/sim_file_system.h"
+#include "sim/swarm/fake_lookupd.h"
 #include "io_sim/sim_logger.h"
 #include "io_sim/sim_network.h"
 #include "io_sim/trace.h"
@@ -27,6 +31,7 @@ namespace {
 constexpr std::int64_t kMs = 1'000'000;
 constexpr std::int64_t kTick = 100 * kMs;
 const std::string kAddress = "127.0.0.1:4150";
+const std::string kLookupdAddress = "10.0.0.9:4160";
 
 struct Agent {
   int index = 0;
@@ -59,6 +64,7 @@ class Swarm {
         plan_(root_.fork("plan")),
         chaos_(root_.fork("chaos")),
         net_(clock_, root_.fork("network"), &trace_, net_config(cfg)),
+        fs_(clock_),
         logger_(clock_, trace_, opts.echo_trace ? seam::LogLevel::info : seam::LogLevel::warn, false),
         model_(clock_, Model::Limits{
                            .default_obt_ns = 250 * kMs,
@@ -66,23 +72,23 @@ class Swarm {
                            .max_msg_timeout_ns = 15 * 60 * 1000 * kMs,
                            .max_req_timeout_ns = 60 * 60 * 1000 * kMs,
                            .scan_interval_ns = 100 * kMs,
+                           .ephemeral_lossy = cfg.mem_queue_size < 10000,
                        }) {
     trace_.set_echo(opts.echo_trace);
     model_.set_verbose(opts.echo_trace);
-    Options o;
-    o.node_id = 1;
-    o.hostname = "sim-host";
-    o.broadcast_address = "sim-host";
-    o.tcp_address = kAddress;
-    o.msg_timeout = cfg.msg_timeout_ms * kMs;
-    o.queue_scan_interval = 100 * kMs;
-    Seams seams{clock_, engine_rng_, logger_, nullptr};
-    seams.http_client = &http_client_;
-    nsqd_ = std::make_unique<NSQD>(std::move(o), seams);
-    nsqd_->set_ports(4150, 4151);
-    http_ = std::make_unique<HttpApi>(*nsqd_);
+    model_.set_durable(cfg.durable);
+    if (cfg.faults & kFaultLookupd) {
+      lookupd_ = std::make_unique<FakeLookupd>(net_, kLookupdAddress, [this](std::uint64_t id) { model_.ignore_conn(id); });
+    }
+    start_engine();
     listener_ = net_.listen(kAddress);
-    listener_->start([this](std::unique_ptr<seam::Connection> conn) { nsqd_->accept(std::move(conn)); });
+    listener_->start([this](std::unique_ptr<seam::Connection> conn) {
+      if (restarting_ || !nsqd_) {
+        conn->close();  // nsqd is down
+        return;
+      }
+      nsqd_->accept(std::move(conn));
+    });
     net_.set_server_tap(&model_);
     checkers::install_all(model_);
   }
@@ -92,7 +98,9 @@ class Swarm {
     for (auto& a : agents_) a->client.reset();
     listener_.reset();
     http_.reset();
+    lookup_peers_.reset();
     nsqd_.reset();
+    lookupd_.reset();
   }
 
   RunResult run();
@@ -126,6 +134,15 @@ class Swarm {
   void fault();
   void admin_action();
   void heal();
+  bool engine_holds_anything();
+  bool check_lookupd();
+  void start_engine();
+  void begin_restart(bool clean);
+  void finish_restart(bool clean);
+  void disk_fault();
+  void heal_disk();
+  void publish_http(Agent& a, const std::string& topic, const std::vector<std::string>& bodies, bool mpub,
+                    std::int64_t delay_ms);
 
   Config cfg_;
   RunOptions opts_;
@@ -136,8 +153,12 @@ class Swarm {
   io_sim::Prng plan_;
   io_sim::Prng chaos_;
   io_sim::SimNetwork net_;
+  io_sim::SimFileSystem fs_;
+  io_sim::SimDialer dialer_{net_, "10.0.0.1"};
+  std::unique_ptr<FakeLookupd> lookupd_;
+  std::unique_ptr<LookupPeers> lookup_peers_;
   io_sim::SimLogger logger_;
-  io_sim::SimHttpClient http_client_{clock_};  // no lookupd or auth server in the swarm: nothing is asked
+  io_sim::SimHttpClient http_client_{clock_};  // no /channels or auth handler: a runtime topic's query fails and is ignored
   Model model_;
   std::unique_ptr<NSQD> nsqd_;
   std::unique_ptr<HttpApi> http_;
@@ -147,6 +168,11 @@ class Swarm {
   std::vector<std::vector<std::string>> channels_;  // per topic
   std::set<std::uint64_t> stalled_;
   bool partitioned_ = false;
+  bool restarting_ = false;
+  bool disk_faulty_ = false;
+  std::uint64_t restarts_ = 0;
+  std::uint64_t crashes_ = 0;
+  std::uint64_t disk_faults_ = 0;
   bool liveness_ = false;
   std::int64_t safety_end_ = 0;
   int messages_left_ = 0;
@@ -175,6 +201,115 @@ bool Swarm::step_until(std::int64_t t) {
   }
   clock_.run_until(t);
   return true;
+}
+
+// ------------------------------------------------------------------------------------------------ engine
+
+void Swarm::start_engine() {
+  Options o;
+  o.node_id = 1;
+  o.hostname = "sim-host";
+  o.broadcast_address = "sim-host";
+  o.tcp_address = kAddress;
+  o.msg_timeout = cfg_.msg_timeout_ms * kMs;
+  o.queue_scan_interval = 100 * kMs;
+  o.data_path = "/data";
+  o.durable = cfg_.durable;
+  o.mem_queue_size = cfg_.mem_queue_size;
+  o.sync_every = cfg_.sync_every;
+  o.sync_timeout = cfg_.sync_timeout_ms * kMs;
+  if (lookupd_) o.lookupd_tcp_addresses = {kLookupdAddress};
+  Seams seams{clock_, engine_rng_, logger_, &fs_};
+  seams.dialer = &dialer_;
+  seams.http_client = &http_client_;
+  nsqd_ = std::make_unique<NSQD>(std::move(o), seams);
+  nsqd_->set_ports(4150, 4151);
+  http_ = std::make_unique<HttpApi>(*nsqd_);
+  if (std::string err = nsqd_->load_metadata(); !err.empty()) model_.fail("restart", "load_metadata: " + err);
+  if (lookupd_) {
+    lookup_peers_ = std::make_unique<LookupPeers>(*nsqd_);
+    lookup_peers_->start();
+  }
+}
+
+// Clean: nsqd's SIGTERM path (shutdown, then close() writes memory, in-flight and deferred messages to disk and
+// syncs), then a new NSQD on the same files. Crash: the engine is dropped where it stands and the file system
+// loses (or tears) everything not yet synced. Clients see their connections close and reconnect.
+void Swarm::begin_restart(bool clean) {
+  restarting_ = true;
+  model_.begin_restart();
+  if (clean) {
+    ++restarts_;
+    note("restart (clean)");
+    heal_disk();  // a clean shutdown on a failing disk would lose what it cannot write (logged), as nsqd does
+    nsqd_->shutdown();
+    auto finished = std::make_shared<bool>(false);
+    nsqd_->close([this, finished] {
+      *finished = true;
+      at(now(), [this] { finish_restart(true); });
+    });
+    at(now() + 10'000 * kMs, [this, finished] {
+      if (!*finished && !done_) model_.fail("restart", "close() never reported its data durable");
+    });
+    return;
+  }
+  ++crashes_;
+  note("crash");
+  http_.reset();
+  lookup_peers_.reset();
+  nsqd_.reset();
+  // Each file keeps its durable bytes; of an unsynced appended tail, a seeded prefix (none, part, all).
+  fs_.crash([this](std::size_t n) -> std::size_t {
+    const auto r = chaos_.uniform(3);
+    return r == 0 ? 0 : r == 1 ? static_cast<std::size_t>(chaos_.uniform(n + 1)) : n;
+  });
+  heal_disk();
+  finish_restart(false);
+}
+
+void Swarm::finish_restart(bool clean) {
+  if (clean) {
+    http_.reset();
+    lookup_peers_.reset();
+    nsqd_.reset();
+  }
+  start_engine();
+  model_.restarted(clean, cfg_.durable, *nsqd_);
+  note(std::string("nsqd back after ") + (clean ? "clean restart" : "crash"));
+  restarting_ = false;
+}
+
+// One disk fault window: write errors (sometimes short), a full disk, or failing fsyncs.
+void Swarm::disk_fault() {
+  if (disk_faulty_ || restarting_) return;
+  disk_faulty_ = true;
+  ++disk_faults_;
+  const auto kind = chaos_.uniform(3);
+  const std::int64_t until = now() + chaos_.range(50, 1500) * kMs;
+  if (kind == 0) {
+    fs_.write_error = EIO;
+    fs_.short_write_bytes = chaos_.chance(1, 2) ? static_cast<std::size_t>(chaos_.range(1, 40)) : 0;
+    note("fault disk write-error short=" + std::to_string(fs_.short_write_bytes));
+  } else if (kind == 1) {
+    fs_.capacity = fs_.used_bytes() + static_cast<std::uint64_t>(chaos_.range(0, 400));
+    note("fault disk full");
+  } else {
+    fs_.sync_error = EIO;
+    note("fault disk fsync-error");
+  }
+  model_.note_disk_fault(until);
+  at(until, [this] { heal_disk(); });
+}
+
+void Swarm::heal_disk() {
+  if (!disk_faulty_) return;
+  disk_faulty_ = false;
+  fs_.write_error = 0;
+  fs_.short_write_bytes = 0;
+  fs_.sync_error = 0;
+  fs_.capacity.reset();
+  model_.note_disk_fault(now());
+  note("disk healed");
 }
 
 // ------------------------------------------------------------------------------------------------ agents
@@ -331,6 +466,50 @@ void Swarm::act(Agent& a, int generation, const wire::Message& m) {
   a.client->fin(m.id);
 }
 
+void Swarm::publish_http(Agent& a, const std::string& topic, const std::vector<std::string>& bodies, bool mpub,
+                         std::int64_t delay_ms) {
+  HttpRequest req;
+  req.method = "POST";
+  if (mpub) {
+    req.path = "/mpub";
+    req.query = "topic=" + topic;
+    for (const auto& b : bodies) req.body += b + "\n";
+  } else {
+    req.path = "/pub";
+    req.query = "topic=" + topic + (delay_ms > 0 ? "&defer=" + std::to_string(delay_ms) : "");
+    req.body = bodies.front();
+  }
+  req.content_length = req.body.size();
+  note(a.client->name() + " HTTP " + req.path + "?" + req.query + " " + std::to_string(bodies.size()) + " messages");
+  model_.http_publish(topic, bodies, delay_ms * kMs);
+  // In --durable mode the answer comes once the messages are fsynced (or their sync failed); the engine that
+  // owes it may crash first, and then it never comes (not acknowledged).
+  NSQD* engine = nsqd_.get();
+  http_->handle_async(req, [this, engine, path = req.path, bodies](HttpResponse r) {
+    if (r.status == 200) {
+      model_.http_answer(bodies, true);
+      return;
+    }
+    model_.http_answer(bodies, false);
+    // A disk fault: nsqd answers every failed put 503 EXITING, and is unhealthy: /ping must say so.
+    if (r.status == 503 && disk_faulty_ && engine == nsqd_.get()) {
+      HttpRequest ping;
+      ping.method = "GET";
+      ping.path = "/ping";
+      const HttpResponse p = http_->handle(ping);
+      if (p.status != 500 || p.body.rfind("NOK - ", 0) != 0) {
+        model_.fail("health", "HTTP " + path + " failed (" + r.body + ") but /ping answered " +
+                                  std::to_string(p.status) + " " + p.body);
+      }
+      return;
+    }
+    // Otherwise 503 is legitimate only after a disk fault (the sync that failed may finish after the window) or
+    // for a durable publish whose topic was deleted before its fsync.
+    if (r.status == 503 && (disk_faults_ > 0 || cfg_.durable)) return;
+    model_.fail("model", "HTTP " + path + " answered " + std::to_string(r.status) + " " + r.body);
+  });
+}
+
 void Swarm::schedule_publish(Agent& a) {
   const int per_pub = std::max(1, cfg_.messages / std::max(1, cfg_.publishers));
   const std::int64_t mean = std::max<std::int64_t>(1, cfg_.duration_ms / per_pub);
@@ -351,22 +530,8 @@ void Swarm::publish(Agent& a) {
   messages_left_ -= n;
   const std::int64_t delay_ms = dpub ? a.rng.range(1, 5000) : 0;
   if (http) {
-    HttpRequest req;
-    req.method = "POST";
-    if (mpub) {
-      req.path = "/mpub";
-      req.query = "topic=" + topic;
-      for (const auto& b : bodies) req.body += b + "\n";
-    } else {
-      req.path = "/pub";
-      req.query = "topic=" + topic + (dpub ? "&defer=" + std::to_string(delay_ms) : "");
-      req.body = bodies.front();
-    }
-    req.content_length = req.body.size();
-    note(a.client->name() + " HTTP " + req.path + "?" + req.query + " " + std::to_string(n) + " messages");
-    model_.http_publish(topic, bodies, delay_ms * kMs);
-    const HttpResponse r = http_->handle(req);
-    if (r.status != 200) model_.fail("model", "HTTP " + req.path + " answered " + std::to_string(r.status) + " " + r.body);
+    if (restarting_) return;  // nsqd is down: the request would not connect
+    publish_http(a, topic, bodies, mpub, delay_ms);
     return;
   }
   if (mpub) {
@@ -412,9 +577,12 @@ void Swarm::chaos_tick() {
     }
   }
   if (cfg_.faults != 0) {
-    for (int i = 0; i < 7; ++i) {
+    for (int i = 0; i < kFaultCount; ++i) {
       if ((cfg_.faults & (1u << i)) == 0 || (1u << i) == kFaultSplit) continue;
-      if (chaos_.chance(static_cast<std::uint64_t>(cfg_.fault_rate), 1000)) {
+      // Restarts and crashes are rarer than network faults: a few per run at most.
+      const std::uint64_t rate = i >= 7 ? static_cast<std::uint64_t>(cfg_.fault_rate) / (i == 9 ? 2 : 4) + 1
+                                        : static_cast<std::uint64_t>(cfg_.fault_rate);
+      if (chaos_.chance(rate, 1000)) {
         ++faults_;
         const auto kind = static_cast<Fault>(1u << i);
         const auto conns = net_.connection_ids();
@@ -471,18 +639,47 @@ void Swarm::chaos_tick() {
             break;
           }
           case kFaultWallJump: {
+            if (restarting_) break;
             const auto delta = chaos_.range(-20'000, 20'000) * kMs;
             note("fault wall-jump " + std::to_string(delta / kMs) + "ms");
             clock_.jump_wall(delta);
+            model_.note_wall_jump(delta);
             break;
           }
+          case kFaultRestart:
+          case kFaultCrash:
+            if (!restarting_) begin_restart(kind == kFaultRestart);
+            break;
+          case kFaultDisk:
+            disk_fault();
+            break;
+          case kFaultClockStall: {
+            if (restarting_) break;
+            const auto d = chaos_.range(10, 3000) * kMs;
+            note("fault clock-stall " + std::to_string(d / kMs) + "ms");
+            clock_.stall(d);
+            model_.note_stall(d);
+            break;
+          }
+          case kFaultLookupd:
+            if (lookupd_ && !lookupd_->partitioned()) {
+              note("fault lookupd partition");
+              lookupd_->set_partitioned(true);
+              at(now() + chaos_.range(200, 20'000) * kMs, [this] {
+                if (lookupd_->partitioned()) {
+                  note("lookupd partition healed");
+                  lookupd_->set_partitioned(false);
+                }
+              });
+            }
+            break;
           default:
             break;
         }
       }
     }
   }
-  if (cfg_.admin && chaos_.chance(static_cast<std::uint64_t>(cfg_.admin_rate), 1000)) admin_action();
+  if (cfg_.admin && !restarting_ && chaos_.chance(static_cast<std::uint64_t>(cfg_.admin_rate), 1000)) admin_action();
 }
 
 void Swarm::admin_action() {
@@ -547,9 +744,52 @@ void Swarm::admin_action() {
   }
 }
 
+// After a crash nsqd may hold messages the model has in limbo: the liveness phase waits for those too.
+bool Swarm::engine_holds_anything() {
+  for (const TopicStats& ts : nsqd_->stats({}, {}, false)) {
+    if (!ts.channels.empty() && ts.depth != 0) return true;
+    for (const ChannelStats& cs : ts.channels) {
+      if (cs.depth != 0 || cs.in_flight_count != 0 || cs.deferred_count != 0) return true;
+    }
+  }
+  return false;
+}
+
+// Registrations resume after a partition heals: nsqd's peer reconnects (backoff up to 15 s) and replays its whole
+// state, so the fake nsqlookupd must end up with exactly nsqd's topics and channels.
+bool Swarm::check_lookupd() {
+  auto expected = [this] {
+    std::set<std::pair<std::string, std::string>> want;
+    for (const TopicStats& ts : nsqd_->stats({}, {}, false)) {
+      want.emplace(ts.topic_name, "");
+      for (const ChannelStats& cs : ts.channels) want.emplace(ts.topic_name, cs.channel_name);
+    }
+    return want;
+  };
+  const std::int64_t limit = now() + 40'000 * kMs;
+  while (now() < limit) {
+    if (lookupd_->registrations() == expected() && lookupd_->live_connections() == 1) return true;
+    if (!step_until(now() + 250 * kMs)) return false;
+  }
+  std::string diff;
+  const auto want = expected();
+  const auto have = lookupd_->registrations();
+  for (const auto& w : want) {
+    if (have.count(w) == 0) diff += " missing " + w.first + (w.second.empty() ? "" : "/" + w.second);
+  }
+  for (const auto& h : have) {
+    if (want.count(h) == 0) diff += " stale " + h.first + (h.second.empty() ? "" : "/" + h.second);
+  }
+  model_.fail("lookupd", "40 s after healing, nsqlookupd's registrations (" +
+                             std::to_string(lookupd_->live_connections()) + " connections) differ from nsqd's:" + diff);
+  return false;
+}
+
 void Swarm::heal() {
   note("liveness phase: heal every fault");
   liveness_ = true;
+  heal_disk();
+  if (lookupd_) lookupd_->set_partitioned(false);
   partitioned_ = false;
   net_.set_partitioned(false);
   for (auto id : stalled_) net_.set_stalled(id, false);
@@ -599,7 +839,9 @@ RunResult Swarm::run() {
   at(start + kTick, [this] { chaos_tick(); });
 
   bool ok = step_until(safety_end_);
-  if (!failed() && abort_reason_.empty()) {
+  // A clean restart still closing finishes first (it takes milliseconds of virtual time).
+  for (int i = 0; ok && restarting_ && i < 200; ++i) ok = step_until(now() + 50 * kMs);
+  if (!failed() && abort_reason_.empty() && !restarting_) {
     // Safety phase over (or its step cap reached): liveness.
     heal();
     model_.after_step(*nsqd_);
@@ -609,9 +851,13 @@ RunResult Swarm::run() {
       ok = step_until(now() + 500 * kMs);
       bool pending = false;
       for (const auto& t : model_.topics()) pending |= t.live && !t.channels.empty() && !t.pending.empty();
-      if (model_.unresolved() == 0 && !pending) break;
+      // Every consumer back first: a topic without channels holds messages that are nobody's yet.
+      bool all_back = true;
+      for (const auto& a : agents_) all_back &= a->publisher || (a->subscribed && a->client->connected() && !a->cls_sent);
+      if (all_back && model_.unresolved() == 0 && !pending && !engine_holds_anything()) break;
     }
     if (ok && !failed()) ok = step_until(now() + 1000 * kMs);  // quiet period: late frames, scans
+    if (ok && !failed() && lookupd_) ok = check_lookupd();
     if (!failed() && abort_reason_.empty()) model_.at_end(*nsqd_);
   }
   if (!abort_reason_.empty()) model_.fail("budget", abort_reason_);
@@ -638,10 +884,15 @@ RunResult Swarm::run() {
   r.deliveries = model_.deliveries();
   r.faults_injected = faults_;
   r.admin_actions = admins_;
+  r.restarts = restarts_;
+  r.crashes = crashes_;
+  r.disk_faults = disk_faults_;
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   r.summary = "published=" + std::to_string(r.published) + " deliveries=" + std::to_string(r.deliveries) +
               " steps=" + std::to_string(r.steps) + " faults=" + std::to_string(r.faults_injected) +
-              " admin=" + std::to_string(r.admin_actions) + " virtual=" + io_sim::Trace::format_time(r.virtual_ns) + "s";
+              " admin=" + std::to_string(r.admin_actions) +
+              " restarts=" + std::to_string(r.restarts) + " crashes=" + std::to_string(r.crashes) +
+              " disk_faults=" + std::to_string(r.disk_faults) + " virtual=" + io_sim::Trace::format_time(r.virtual_ns) + "s";
   return r;
 }
 

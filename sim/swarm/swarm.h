@@ -8,12 +8,10 @@
 // engine step; then a liveness phase that heals every fault, unpauses everything and has every consumer come
 // back and FIN whatever it gets, and must end with everything drained.
 //
-// Extension point for persistence (next session): a third kind of disruption, "restart", belongs in
-// Swarm::chaos_tick next to the admin actions: drain or not, call NSQD::shutdown()+close() (clean) or just drop
-// the NSQD (crash, with SimFileSystem discarding unsynced writes), build a new NSQD on the same SimFileSystem,
-// load_metadata(), and tell the model (Model::restart(clean)): on a clean restart every alive copy survives with
-// its attempts (deferred ones become due at once, in-flight ones queued); on a crash the model must accept the
-// losses the durability mode documents (unsynced tail of each disk queue) and nothing else.
+// Persistence: the engine runs on io_sim::SimFileSystem (data path /data), in default or --durable mode as the
+// seed draws, and chaos_tick also restarts it cleanly (shutdown + close + new NSQD + load_metadata), crashes it
+// (engine dropped, unsynced file data lost or torn) and opens disk fault windows (write errors, ENOSPC, fsync
+// failures). The model (Model::restarted) keeps exactly what the mode documents and puts the rest in limbo.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +43,9 @@ struct RunResult {
   std::uint64_t deliveries = 0;
   std::uint64_t faults_injected = 0;
   std::uint64_t admin_actions = 0;
+  std::uint64_t restarts = 0;     // clean
+  std::uint64_t crashes = 0;
+  std::uint64_t disk_faults = 0;  // fault windows
   double wall_seconds = 0;
   std::vector<std::string> trace_tail;
   std::string summary;
