@@ -76,6 +76,21 @@ void Channel::enqueue(MessagePtr msg) {
     nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
   }
   if (!ephemeral_) nsqd_.set_health(std::move(err));
+  if (backend_->has_unflushed()) schedule_flush();
+}
+
+void Channel::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  nsqd_.defer([this, alive] {
+    if (alive.expired()) return;
+    flush_scheduled_ = false;
+    std::string err = backend_->flush();
+    if (err.empty()) return;
+    nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
+    if (!ephemeral_) nsqd_.set_health(std::move(err));
+  });
 }
 
 MessagePtr Channel::pop_queued() {

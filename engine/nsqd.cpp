@@ -110,7 +110,7 @@ std::string NSQD::publish(std::string_view topic_name, std::span<const std::stri
   for (std::string_view body : bodies) {
     if (std::string err = topic.put(topic.new_message(body, defer_ns)); !err.empty()) return err;
   }
-  return {};
+  return topic.flush_puts();  // answered only once written (to the page cache), as a write-through queue
 }
 
 std::vector<TopicStats> NSQD::stats(std::string_view topic_filter, std::string_view channel_filter,
@@ -143,6 +143,7 @@ std::unique_ptr<BackendQueue> NSQD::make_backend(const std::string& queue_name, 
   o.max_msg_size = static_cast<std::int32_t>(opts_.max_msg_size + static_cast<std::int64_t>(kMessageHeaderSize));
   o.sync_every = opts_.sync_every;
   o.sync_timeout_ns = opts_.sync_timeout;
+  o.batch_writes = true;  // Topic and Channel flush once per event-loop turn, and before a publish is answered
   auto q = std::make_unique<DiskQueue>(queue_name, std::move(o), *seams_.fs, seams_.clock, seams_.logger);
   q->set_track_acks(opts_.durable);
   return std::make_unique<DiskBackendQueue>(std::move(q));

@@ -454,6 +454,8 @@ bool Client::cmd_pub(ParsedCommand& cmd) {
   if (std::string err = topic.put(topic.new_message(cmd.body)); !err.empty()) {
     return send_error("E_PUB_FAILED", "PUB failed " + err, true);
   }
+  // Disk appends are batched: OK only once the message is written (page cache), as nsqd.
+  if (std::string err = topic.flush_puts(); !err.empty()) return send_error("E_PUB_FAILED", "PUB failed " + err, true);
   published(topic_name, 1);
   if (topic.durable()) {
     reply_when_durable(topic, "E_PUB_FAILED", "PUB");
@@ -473,6 +475,9 @@ bool Client::cmd_dpub(ParsedCommand& cmd) {
       !err.empty()) {
     return send_error("E_DPUB_FAILED", "DPUB failed " + err, true);
   }
+  if (std::string err = topic.flush_puts(); !err.empty()) {
+    return send_error("E_DPUB_FAILED", "DPUB failed " + err, true);
+  }
   published(topic_name, 1);
   if (topic.durable()) {
     reply_when_durable(topic, "E_DPUB_FAILED", "DPUB");
@@ -490,6 +495,10 @@ bool Client::cmd_mpub(ParsedCommand& cmd) {
     if (std::string err = topic.put(topic.new_message(body)); !err.empty()) {
       return send_error("E_MPUB_FAILED", "MPUB failed " + err, true);
     }
+  }
+  // One write for the whole batch (disk path); OK only once it is written.
+  if (std::string err = topic.flush_puts(); !err.empty()) {
+    return send_error("E_MPUB_FAILED", "MPUB failed " + err, true);
   }
   published(topic_name, cmd.messages.size());
   if (topic.durable()) {
