@@ -25,6 +25,14 @@ NSQD::~NSQD() {
   topics_.clear();
 }
 
+void NSQD::end_output_batch() {
+  if (--output_batch_ > 0) return;
+  for (std::size_t i = 0; i < batch_dirty_.size(); ++i) {
+    if (auto it = clients_.find(batch_dirty_[i]); it != clients_.end()) it->second->flush_batched();
+  }
+  batch_dirty_.clear();
+}
+
 void NSQD::log(seam::LogLevel level, std::string_view line) {
   if (seams_.logger.enabled(level)) seams_.logger.log(level, line);
 }

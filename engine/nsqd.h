@@ -121,6 +121,14 @@ class NSQD {
   // An ephemeral topic lost its last channel.
   void maybe_delete_ephemeral_topic(Topic* topic);
 
+  // Output batching per read: while a connection's bytes are being handled, frames nsqd would flush at once
+  // (responses, the last message before a client's RDY window closes) are written when the handler ends,
+  // one write per client however many commands the read held (nsqd's per-response flush, coalesced).
+  void begin_output_batch() { ++output_batch_; }
+  void end_output_batch();
+  bool batching_output() const { return output_batch_ > 0; }
+  void flush_at_batch_end(std::uint64_t client_id) { batch_dirty_.push_back(client_id); }
+
   void log(seam::LogLevel level, std::string_view line);
   // Runs fn after the current handler. Pending ones are cancelled when the NSQD is destroyed, so callbacks never
   // outlive the engine even if the clock does.
@@ -146,6 +154,8 @@ class NSQD {
   void write_metadata_now(std::function<void()> done);
   std::string metadata_path() const;
   bool reap_scheduled_ = false;
+  int output_batch_ = 0;
+  std::vector<std::uint64_t> batch_dirty_;
   std::string health_;
   std::set<seam::TimerId> deferred_tasks_;
   // Lets an I/O completion that arrives after destruction see that the engine is gone.
