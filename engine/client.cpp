@@ -135,7 +135,10 @@ void Client::send_message(const Message& msg) {
   append_message_payload(out_, msg);
   if (static_cast<std::int64_t>(out_.size()) >= output_buffer_size_) {
     flush();
-  } else if (!ready_for_messages()) {
+  } else if (!ready_for_messages() || nsqd_.batching_output()) {
+    // nsqd flushes when the client's window closes, else within output_buffer_timeout. We flush at the latest
+    // when the current read (or scan) has been handled: a busy loop still batches everything that read
+    // produced into one write, and an idle one adds no delay (output_buffer_timeout is only an upper bound).
     flush_soon();
   } else {
     arm_flush_timer();

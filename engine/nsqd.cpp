@@ -115,10 +115,14 @@ std::string NSQD::publish(std::string_view topic_name, std::span<const std::stri
                           std::int64_t defer_ns) {
   if (exiting_) return "exiting";
   Topic& topic = get_topic(topic_name);
+  begin_output_batch();  // deliveries to consumers go out when the publish is done
+  std::string err;
   for (std::string_view body : bodies) {
-    if (std::string err = topic.put(topic.new_message(body, defer_ns)); !err.empty()) return err;
+    if (err = topic.put(topic.new_message(body, defer_ns)); !err.empty()) break;
   }
-  return topic.flush_puts();  // answered only once written (to the page cache), as a write-through queue
+  if (err.empty()) err = topic.flush_puts();
+  end_output_batch();
+  return err;  // answered only once written (to the page cache), as a write-through queue
 }
 
 std::vector<TopicStats> NSQD::stats(std::string_view topic_filter, std::string_view channel_filter,
