@@ -13,7 +13,6 @@ DiskQueue::DiskQueue(std::string name, DiskQueueOptions opts, seam::FileSystem& 
                      seam::Logger& logger)
     : name_(std::move(name)), opts_(std::move(opts)), fs_(fs), clock_(clock), logger_(logger) {
   load_meta();
-  arm_sync_timer();
 }
 
 DiskQueue::~DiskQueue() {
@@ -387,6 +386,9 @@ void DiskQueue::check_tail() {
 
 void DiskQueue::count_op() {
   if (++ops_since_sync_ >= opts_.sync_every) sync();
+  // go-diskqueue's sync ticker syncs every sync_timeout if anything happened; arming the timer at the first
+  // operation after a sync does the same, and an idle queue (thousands of them) costs no wake-ups at all.
+  if (sync_timer_ == seam::kNoTimer) arm_sync_timer();
 }
 
 void DiskQueue::sync(seam::IoCallback done) {
@@ -506,7 +508,6 @@ void DiskQueue::arm_sync_timer() {
     if (alive.expired()) return;
     sync_timer_ = seam::kNoTimer;
     if (ops_since_sync_ > 0) sync();
-    arm_sync_timer();
   });
 }
 
