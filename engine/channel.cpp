@@ -151,7 +151,7 @@ void Channel::deliver(MessagePtr msg, Client* client) {
     return;
   }
   ++msg->attempts;
-  const std::int64_t now = nsqd_.clock().now_ns();
+  const std::int64_t now = nsqd_.now_ns();
   msg->client_id = client->id();
   msg->delivery_ts = now;
   msg->pri = now + client->delivery_msg_timeout();

@@ -27,6 +27,8 @@ NSQD::~NSQD() {
 
 void NSQD::end_output_batch() {
   if (--output_batch_ > 0) return;
+  now_cache_ = -1;
+  wall_cached_ = false;
   for (std::size_t i = 0; i < batch_dirty_.size(); ++i) {
     if (auto it = clients_.find(batch_dirty_[i]); it != clients_.end()) it->second->flush_batched();
   }

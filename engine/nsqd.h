@@ -128,6 +128,21 @@ class NSQD {
   void end_output_batch();
   bool batching_output() const { return output_batch_ > 0; }
   void flush_at_batch_end(std::uint64_t client_id) { batch_dirty_.push_back(client_id); }
+  // The clocks for the hot path: inside a batch, read once and reused (a read's commands all happen "now";
+  // clock_gettime per message was 6% of the daemon's time). Outside a batch, the clock itself.
+  std::int64_t now_ns() {
+    if (output_batch_ == 0) return seams_.clock.now_ns();
+    if (now_cache_ < 0) now_cache_ = seams_.clock.now_ns();
+    return now_cache_;
+  }
+  std::int64_t wall_ns() {
+    if (output_batch_ == 0) return seams_.clock.wall_ns();
+    if (!wall_cached_) {
+      wall_cache_ = seams_.clock.wall_ns();
+      wall_cached_ = true;
+    }
+    return wall_cache_;
+  }
 
   void log(seam::LogLevel level, std::string_view line);
   // Runs fn after the current handler. Pending ones are cancelled when the NSQD is destroyed, so callbacks never
@@ -155,6 +170,9 @@ class NSQD {
   std::string metadata_path() const;
   bool reap_scheduled_ = false;
   int output_batch_ = 0;
+  std::int64_t now_cache_ = -1;
+  std::int64_t wall_cache_ = 0;
+  bool wall_cached_ = false;
   std::vector<std::uint64_t> batch_dirty_;
   std::string health_;
   std::set<seam::TimerId> deferred_tasks_;

@@ -213,7 +213,7 @@ bool Client::on_mpub_message_size(ParsedCommand&, std::int32_t index, std::int32
 }
 
 bool Client::on_command(ParsedCommand& cmd) {
-  last_command_ns_ = nsqd_.clock().now_ns();
+  last_command_ns_ = nsqd_.now_ns();
   const std::string_view w = cmd.name();
   bool ok;
   if (w == "FIN") ok = cmd_fin(cmd);

@@ -34,7 +34,7 @@ Topic::~Topic() {
 
 MessagePtr Topic::new_message(std::string_view body, std::int64_t defer_ns) {
   auto m = std::make_unique<Message>();
-  const std::int64_t wall = nsqd_.clock().wall_ns();
+  const std::int64_t wall = nsqd_.wall_ns();
   m->id = guid_.next(wall);
   m->timestamp = wall;
   m->body = BodyRef(body);
