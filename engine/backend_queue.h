@@ -32,6 +32,10 @@ class BackendQueue {
   virtual void close(std::function<void(std::string)> done) { done({}); }
   // Drops everything and deletes the backing files (the topic or channel is being deleted).
   virtual void remove_all() { empty(); }
+  // Writes what put() only buffered (disk queues batch their appends per event-loop turn). Returns "" or the
+  // write error, which lost the buffered messages nobody had read yet.
+  virtual std::string flush() { return {}; }
+  virtual bool has_unflushed() const { return false; }
   // Durable mode. done(error or "") once everything put so far is durable (possibly at once).
   virtual void sync(std::function<void(std::string)> done) { done({}); }
   // A small side file rewritten (atomically) by the next sync whenever mark_side_file_dirty() was called, so that

@@ -14,7 +14,7 @@ namespace nsq {
 Channel::Channel(NSQD& nsqd, Topic& topic, std::string name)
     : nsqd_(nsqd), topic_(topic), name_(std::move(name)), ephemeral_(is_ephemeral_name(name_)) {
   // go-diskqueue name of a channel's queue: "topic:channel".
-  backend_ = nsqd_.make_backend(topic_.name() + ":" + name_, ephemeral_);
+  backend_ = nsqd_.make_backend(topic_.name() + ":" + name_, ephemeral_, /*retain_unwritten=*/true);
   // Wall-clock deadlines from the timing file become monotonic ones now: a wall-clock step after start must not
   // move them (found by nsqd-sim: a message read back after a jump came early).
   if (!ephemeral_) {
@@ -87,6 +87,24 @@ void Channel::enqueue(MessagePtr msg) {
     put_error_ = err;
   }
   if (!ephemeral_) nsqd_.set_health(std::move(err));
+  if (backend_->has_unflushed()) schedule_flush();
+}
+
+void Channel::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  nsqd_.defer([this, alive] {
+    if (alive.expired()) return;
+    flush_scheduled_ = false;
+    std::string err = backend_->flush();
+    if (err.empty()) return;
+    // The records stay buffered (retain_unwritten) and are written again by the next flush or sync; in durable
+    // mode the topic's next commit fails until they are on disk.
+    nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
+    put_error_ = err;
+    if (!ephemeral_) nsqd_.set_health(std::move(err));
+  });
 }
 
 MessagePtr Channel::pop_queued() {
@@ -153,7 +171,7 @@ void Channel::deliver(MessagePtr msg, Client* client) {
     return;
   }
   ++msg->attempts;
-  const std::int64_t now = nsqd_.clock().now_ns();
+  const std::int64_t now = nsqd_.now_ns();
   msg->client_id = client->id();
   msg->delivery_ts = now;
   msg->pri = now + client->delivery_msg_timeout();

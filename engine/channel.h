@@ -95,6 +95,10 @@ class Channel {
   Message* find_in_flight(std::uint64_t client_id, const MessageID& id, std::string& err);
   void start_deferred(MessagePtr msg, std::int64_t due_ns);
   void update_scan_membership();
+  // Writes the disk queue's buffered appends after the current handler (one write per event-loop turn).
+  void schedule_flush();
+  bool flush_scheduled_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 
   NSQD& nsqd_;
   Topic& topic_;

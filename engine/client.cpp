@@ -76,7 +76,9 @@ void Client::on_read(const std::uint8_t* data, std::size_t size) {
     arm_read_deadline();
     if (size == 0) return;
   }
+  nsqd_.begin_output_batch();
   parser_.feed(*this, data, size);
+  nsqd_.end_output_batch();
 }
 
 void Client::on_drained() { drained_since_heartbeat_ = true; }
@@ -131,8 +133,13 @@ void Client::send_message(const Message& msg) {
   wire::append_u32(out_, static_cast<std::uint32_t>(4 + kMessageHeaderSize + msg.body.size()));
   wire::append_u32(out_, static_cast<std::uint32_t>(wire::FrameType::message));
   append_message_payload(out_, msg);
-  if (static_cast<std::int64_t>(out_.size()) >= output_buffer_size_ || !ready_for_messages()) {
+  if (static_cast<std::int64_t>(out_.size()) >= output_buffer_size_) {
     flush();
+  } else if (!ready_for_messages() || nsqd_.batching_output()) {
+    // nsqd flushes when the client's window closes, else within output_buffer_timeout. We flush at the latest
+    // when the current read (or scan) has been handled: a busy loop still batches everything that read
+    // produced into one write, and an idle one adds no delay (output_buffer_timeout is only an upper bound).
+    flush_soon();
   } else {
     arm_flush_timer();
   }
@@ -155,6 +162,16 @@ void Client::flush() {
   out_.reserve(static_cast<std::size_t>(output_buffer_size_ > 4096 ? output_buffer_size_ : 4096));
 }
 
+void Client::flush_soon() {
+  if (!nsqd_.batching_output()) {
+    flush();
+    return;
+  }
+  if (flush_queued_) return;
+  flush_queued_ = true;
+  nsqd_.flush_at_batch_end(id_);
+}
+
 void Client::arm_flush_timer() {
   if (flush_timer_ != seam::kNoTimer || pump_output_buffer_timeout_ <= 0) return;
   flush_timer_ = nsqd_.clock().schedule_after(pump_output_buffer_timeout_, [this] {
@@ -171,7 +188,7 @@ void Client::send_response(std::string_view data) {
     return;
   }
   wire::append_frame(out_, wire::FrameType::response, data);
-  flush();
+  flush_soon();
 }
 
 std::uint64_t Client::hold_reply() {

@@ -47,6 +47,12 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   void timed_out_message();
   void reset_in_flight();
   void flush();
+  // Flushes now, or at the end of the current read batch (NSQD::begin_output_batch).
+  void flush_soon();
+  void flush_batched() {
+    flush_queued_ = false;
+    flush();
+  }
   // The channel is going away: forget it (it no longer exists).
   void detach_channel() { channel_ = nullptr; }
   // Closes the connection from the server side (channel deleted, shutdown).
@@ -174,6 +180,7 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   bool auth_skip_ = false;  // a command re-run after a successful re-auth passes the check
 
   std::string out_;  // buffered frames not yet handed to the connection
+  bool flush_queued_ = false;
   struct HeldReply {
     bool ready = false;
     std::string frame;

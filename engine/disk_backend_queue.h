@@ -38,6 +38,8 @@ class DiskBackendQueue final : public BackendQueue {
       // Shorter than a header cannot pass the disk queue's size check; skip defensively.
     }
   }
+  std::string flush() override { return q_->flush(); }
+  bool has_unflushed() const override { return q_->has_unflushed(); }
   bool readable() const override { return q_->readable(); }
   std::int64_t depth() const override { return q_->depth(); }
   void empty() override { q_->empty(); }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 #include "engine/planted_bugs.h"
 #include "engine/wire.h"
@@ -16,7 +17,6 @@ DiskQueue::DiskQueue(std::string name, DiskQueueOptions opts, seam::FileSystem& 
   // A crash can leave a .meta whose depth disagrees with an empty tail (the reset below never made it to disk):
   // nothing will ever be read to correct it, so correct it now (found by nsqd-sim: depth -1 forever).
   check_tail();
-  arm_sync_timer();
 }
 
 DiskQueue::~DiskQueue() {
@@ -123,6 +123,7 @@ std::int64_t DiskQueue::last_data_file_num() {
 
 std::string DiskQueue::put(std::string_view payload) {
   if (closed_) return "exiting";
+  if (!write_error_.empty()) return std::exchange(write_error_, {});
   const auto len = static_cast<std::int64_t>(payload.size());
   if (len < opts_.min_msg_size || len > opts_.max_msg_size) {
     return "invalid message write size (" + std::to_string(len) + ") minMsgSize=" +
@@ -130,6 +131,7 @@ std::string DiskQueue::put(std::string_view payload) {
   }
   const std::int64_t total = 4 + len;
   if (write_pos_ > 0 && write_pos_ + total > opts_.max_bytes_per_file) {
+    if (std::string err = flush(); !err.empty()) return err;
     if (read_file_num_ == write_file_num_) max_read_ = write_pos_;
     if (write_dirty_) unsynced_.push_back(write_file_);
     write_file_.reset();
@@ -149,22 +151,113 @@ std::string DiskQueue::put(std::string_view payload) {
   if (read_buf_file_ == write_file_num_ && read_buf_pos_ + static_cast<std::int64_t>(read_buf_.size()) > write_pos_) {
     read_buf_.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, write_pos_ - read_buf_pos_)));
   }
-  std::string record;
-  record.reserve(static_cast<std::size_t>(total));
-  wire::append_u32(record, static_cast<std::uint32_t>(len));
-  record.append(payload);
-  if (seam::IoResult r = write_file_->write_at(static_cast<std::uint64_t>(write_pos_), record); !r.ok()) {
-    // Part of the record may have landed; the next write goes to write_pos_ again, over it.
-    if (write_dirty_) unsynced_.push_back(write_file_);
-    write_file_.reset();
-    write_dirty_ = false;
-    return r.message;
+  if (opts_.batch_writes) {
+    if (pending_.empty()) flushed_pos_ = write_pos_;
+    wire::append_u32(pending_, static_cast<std::uint32_t>(len));
+    pending_.append(payload);
+  } else {
+    std::string record;
+    record.reserve(static_cast<std::size_t>(total));
+    wire::append_u32(record, static_cast<std::uint32_t>(len));
+    record.append(payload);
+    if (seam::IoResult r = write_file_->write_at(static_cast<std::uint64_t>(write_pos_), record); !r.ok()) {
+      // Part of the record may have landed; the next write goes to write_pos_ again, over it.
+      if (write_dirty_) unsynced_.push_back(write_file_);
+      write_file_.reset();
+      write_dirty_ = false;
+      return r.message;
+    }
+    write_dirty_ = true;
   }
   write_pos_ += total;
   depth_ += 1;
-  write_dirty_ = true;
   count_op();
+  // A bounded buffer: one write per 1 MiB at most, whatever the owner's flushing.
+  constexpr std::size_t kMaxPending = 1024 * 1024;
+  // With retain_unwritten this record is kept whatever the flush below says: reporting the error would make the
+  // owner keep a second copy of it.
+  if (pending_.size() >= kMaxPending) {
+    std::string err = flush();
+    if (!opts_.retain_unwritten) return err;
+  }
+  if (!write_error_.empty() && !opts_.retain_unwritten) {
+    return std::exchange(write_error_, {});  // count_op's sync flushed and failed
+  }
   return {};
+}
+
+std::string DiskQueue::flush() {
+  std::string err = write_pending();
+  if (err.empty()) err = std::exchange(write_error_, {});
+  write_error_.clear();
+  return err;
+}
+
+std::string DiskQueue::write_pending() {
+  if (pending_.empty()) return {};
+  const std::int64_t start = flushed_pos_;
+  if (!write_file_) {
+    seam::IoResult opened;
+    write_file_ = fs_.open(file_name(write_file_num_), true, opened);  // closed by an earlier failed write
+    if (!write_file_ && opts_.retain_unwritten) return opened.message;  // kept for the next flush or sync
+  }
+  const seam::IoResult r = write_file_ ? write_file_->write_at(static_cast<std::uint64_t>(start), pending_)
+                                       : seam::IoResult{EBADF, "no write file"};
+  if (r.ok()) {
+    write_dirty_ = true;
+    // A reader at the tail reads these bytes next: keep them as its read-ahead instead of reading them back.
+    if (read_file_num_ == write_file_num_ && read_pos_ >= start) {
+      std::swap(read_buf_, pending_);
+      read_buf_file_ = write_file_num_;
+      read_buf_pos_ = start;
+    }
+    pending_.clear();
+    flushed_pos_ = write_pos_;
+    return {};
+  }
+  if (opts_.retain_unwritten) {
+    // Kept: readers still get them from the buffer, and the next flush or sync writes them again at the same
+    // position, over whatever part of this write landed.
+    log(seam::LogLevel::error, "DISKQUEUE(" + name_ + ") failed to write " + std::to_string(pending_.size()) +
+                                   " buffered bytes (kept, written again later) - " + r.message);
+    if (write_dirty_ && write_file_) unsynced_.push_back(write_file_);
+    write_file_.reset();
+    write_dirty_ = false;
+    if (read_buf_file_ == write_file_num_) read_buf_file_ = -1;  // it may hold bytes of the failed write
+    return r.message;
+  }
+  // The records nobody read yet are lost, as if their put() had failed; those already read were handed over.
+  const bool reader_here = read_file_num_ == write_file_num_ && read_pos_ > start;
+  std::size_t off = reader_here ? static_cast<std::size_t>(read_pos_ - start) : 0;
+  std::int64_t lost = 0;
+  while (off + 4 <= pending_.size()) {
+    off += 4 + wire::read_u32(pending_.data() + off);
+    ++lost;
+  }
+  depth_ -= lost;
+  pending_.clear();
+  log(seam::LogLevel::error, "DISKQUEUE(" + name_ + ") failed to write " + std::to_string(lost) +
+                                 " buffered records - " + r.message);
+  if (write_dirty_ && write_file_) unsynced_.push_back(write_file_);
+  write_file_.reset();
+  write_dirty_ = false;
+  if (read_buf_file_ == write_file_num_) read_buf_file_ = -1;  // it may hold bytes of the failed write
+  if (!reader_here) {
+    // Part of the data may have landed; the next write goes to the old end again, over it.
+    write_pos_ = start;
+  } else {
+    // The reader already took records from the lost region: neither side may use this file past here again.
+    read_file_.reset();
+    delete_after_sync_.push_back(read_file_num_);
+    read_file_num_ += 1;
+    read_pos_ = 0;
+    max_read_ = -1;
+    write_file_num_ += 1;
+    write_pos_ = 0;
+    sync();
+  }
+  flushed_pos_ = write_pos_;
+  return r.message;
 }
 
 std::optional<std::string> DiskQueue::read_next(std::uint64_t* seq) {
@@ -233,6 +326,11 @@ std::optional<std::string> DiskQueue::read_next(std::uint64_t* seq) {
 
 seam::IoResult DiskQueue::read_ahead(std::int64_t pos, std::size_t n, std::string_view& out) {
   constexpr std::size_t kReadAhead = 256 * 1024;
+  if (!pending_.empty() && read_file_num_ == write_file_num_ && pos >= flushed_pos_) {
+    const auto off = static_cast<std::size_t>(pos - flushed_pos_);
+    out = std::string_view(pending_).substr(off, std::min(n, pending_.size() - off));
+    return {};
+  }
   const auto buf_end = read_buf_pos_ + static_cast<std::int64_t>(read_buf_.size());
   if (read_buf_file_ != read_file_num_ || pos < read_buf_pos_ || pos + static_cast<std::int64_t>(n) > buf_end) {
     read_buf_file_ = -1;
@@ -259,11 +357,20 @@ void DiskQueue::handle_read_error(const std::string& why) {
   log(seam::LogLevel::error, "DISKQUEUE(" + name_ + ") reading at " + std::to_string(read_file_num_) + "," +
                                  std::to_string(read_pos_) + " - " + why);
   if (read_file_num_ == write_file_num_) {
-    // The writer must never append to a file that is about to be set aside.
+    // The writer must never append to a file that is about to be set aside. Its buffered records belong to
+    // that file (write-through would have put them there already).
+    const std::string err = write_pending();
+    if (!err.empty() && !opts_.retain_unwritten) write_error_ = err;
     write_file_.reset();
     write_dirty_ = false;
     write_file_num_ += 1;
     write_pos_ = 0;
+    if (!pending_.empty()) {
+      // retain_unwritten and the write failed: the kept records start the next file (records the reader had
+      // already taken from them come again: a duplicate, never a loss).
+      flushed_pos_ = 0;
+      write_pos_ = static_cast<std::int64_t>(pending_.size());
+    }
   }
   // The file is renamed to .bad only once a .meta past it is durable: until then a crash replays the reads
   // that were handed over from it, and those records must still be there.
@@ -321,6 +428,9 @@ void DiskQueue::check_tail() {
 
 void DiskQueue::count_op() {
   if (++ops_since_sync_ >= opts_.sync_every) sync();
+  // go-diskqueue's sync ticker syncs every sync_timeout if anything happened; arming the timer at the first
+  // operation after a sync does the same, and an idle queue (thousands of them) costs no wake-ups at all.
+  if (sync_timer_ == seam::kNoTimer) arm_sync_timer();
 }
 
 void DiskQueue::sync(seam::IoCallback done) {
@@ -336,6 +446,12 @@ void DiskQueue::start_sync() {
   sync_running_ = true;
   sync_again_ = false;
   ops_since_sync_ = 0;
+  // Buffered records first: the .meta below must not count records that are not in the files. A failed write
+  // fails this sync for whoever waits on it, and is reported by the next put()/flush() too.
+  // With retain_unwritten the records stay buffered for the next try: nothing to report to a later put().
+  std::string flush_error = write_pending();
+  if (!flush_error.empty() && !opts_.retain_unwritten) write_error_ = flush_error;
+  if (flush_error.empty()) flush_error = write_error_;
   std::vector<seam::IoCallback> waiters = std::move(waiting_);
   waiting_.clear();
   std::vector<std::shared_ptr<seam::File>> files = std::move(unsynced_);
@@ -368,8 +484,9 @@ void DiskQueue::start_sync() {
   auto job = std::make_shared<Job>();
   std::weak_ptr<bool> alive = alive_;
   auto finish = [this, alive, waiters = std::move(waiters), deletions = std::move(deletions),
-                 bad_files = std::move(bad_files), synced = files](seam::IoResult r) {
+                 bad_files = std::move(bad_files), synced = files, flush_error](seam::IoResult r) {
     if (alive.expired()) return;
+    if (r.ok() && !flush_error.empty()) r = seam::IoResult{EIO, flush_error};
     if (r.ok()) {
       for (std::int64_t n : bad_files) set_aside_bad_file(n);
       for (std::int64_t n : deletions) {
@@ -454,7 +571,6 @@ void DiskQueue::arm_sync_timer() {
     if (alive.expired()) return;
     sync_timer_ = seam::kNoTimer;
     if (ops_since_sync_ > 0) sync();
-    arm_sync_timer();
   });
 }
 
@@ -463,6 +579,9 @@ void DiskQueue::empty() {
   read_file_.reset();
   write_file_.reset();
   write_dirty_ = false;
+  pending_.clear();
+  write_error_.clear();
+  read_buf_file_ = -1;
   unsynced_.clear();
   for (std::int64_t n : delete_after_sync_) fs_.remove(file_name(n));
   delete_after_sync_.clear();

@@ -3,7 +3,10 @@
 //   <dir>/<name>.diskqueue.%06d.dat   records [int32 BE length][payload], a new file past max_bytes_per_file
 //   <dir>/<name>.diskqueue.meta.dat   "depth\nreadFileNum,readPos\nwriteFileNum,writePos\n", replaced atomically
 //
-// Writes and reads are synchronous (page cache). Syncs (fsync of the written files, then the .meta rewrite) are
+// Writes and reads are synchronous (page cache). With batch_writes, put() appends records to a memory buffer
+// and flush() writes all of them with one write (the owner flushes once per event-loop turn, and before
+// answering a publish); reads of records not yet flushed are served from that buffer, and every sync, roll
+// and close flushes first, so the files and the .meta are exactly what write-through would have produced. Syncs (fsync of the written files, then the .meta rewrite) are
 // asynchronous through the file-system seam, one at a time; requests that arrive while one runs share the
 // next one (group commit). Sync triggers as go-diskqueue: every sync_every reads+writes, every sync_timeout
 // if anything happened, on roll, on entering a new read file, after a read error, on close.
@@ -36,6 +39,12 @@ struct DiskQueueOptions {
   std::int32_t max_msg_size = 1024 * 1024 + 26;
   std::int64_t sync_every = 2500;
   std::int64_t sync_timeout_ns = 2'000'000'000;
+  // Buffer appends until flush() (see above); off = one write per put, as go-diskqueue.
+  bool batch_writes = false;
+  // batch_writes: a failed batch write keeps its records buffered (still readable, depth unchanged) and writes
+  // them again at the next flush or sync, instead of dropping them. For channels, whose records were already
+  // acknowledged to their publisher; a topic drops them, because its publisher is told the write failed.
+  bool retain_unwritten = false;
 };
 
 class DiskQueue {
@@ -47,8 +56,14 @@ class DiskQueue {
   DiskQueue(const DiskQueue&) = delete;
   DiskQueue& operator=(const DiskQueue&) = delete;
 
-  // Appends one record. Returns "" or the error (bad size, write failure, closed).
+  // Appends one record. Returns "" or the error (bad size, write failure, closed). With batch_writes the
+  // record may only be buffered: a later write failure is returned by the next put() or flush().
   std::string put(std::string_view payload);
+  // Writes the buffered records (batch_writes). Returns "" or the error of this write or of any implicit flush
+  // (roll, sync, buffer full) since the last put()/flush() returned one. A failed write drops the buffered
+  // records that were not read yet (depth goes down by as many), as if their put() had failed.
+  std::string flush();
+  bool has_unflushed() const { return !pending_.empty(); }
   // The next record, or nullopt when nothing is readable. Corrupt data is renamed to .bad and skipped here.
   // With ack tracking on, *seq receives the read's sequence number for ack().
   std::optional<std::string> read_next(std::uint64_t* seq = nullptr);
@@ -108,6 +123,8 @@ class DiskQueue {
   void check_tail();
   void set_aside_bad_file(std::int64_t num);
   void count_op();
+  // Writes pending_; on failure rolls the queue back past the lost records. Returns "" or the error.
+  std::string write_pending();
   void start_sync();
   void arm_sync_timer();
   void log(seam::LogLevel level, const std::string& text);
@@ -137,6 +154,11 @@ class DiskQueue {
   std::int64_t read_buf_file_ = -1;
   std::int64_t read_buf_pos_ = 0;
   std::shared_ptr<seam::File> write_file_;
+  // batch_writes: records appended to write_file_num_ at flushed_pos_ onwards but not written yet, and the
+  // error of an implicit flush not yet reported by put()/flush().
+  std::string pending_;
+  std::int64_t flushed_pos_ = 0;
+  std::string write_error_;
   bool write_dirty_ = false;                             // write_file_ has writes not yet fsynced
   std::vector<std::shared_ptr<seam::File>> unsynced_;    // rolled-away files with writes not yet fsynced
   std::vector<std::int64_t> delete_after_sync_;          // fully read files, deleted once .meta moved past them

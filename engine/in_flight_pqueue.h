@@ -1,4 +1,4 @@
-// A binary min-heap of Message* ordered by Message::pri, each message knowing its index so it can be removed or
+// A 4-ary min-heap of Message* ordered by Message::pri, each message knowing its index so it can be removed or
 // re-prioritised in O(log n) (nsqd's inFlightPqueue). The priority is kept beside the pointer, so sifting
 // compares within the heap's own array instead of touching every message on the way (cache misses). Used for both the in-flight and the deferred queues; a
 // message is in at most one of them at a time, so one heap_index field is enough.
@@ -13,6 +13,7 @@ namespace nsq {
 
 class InFlightPqueue {
  public:
+  static constexpr std::size_t kArity = 4;  // children per node (the heap property holds against (i-1)/kArity)
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
   Message* top() const { return heap_.front().msg; }
@@ -67,29 +68,43 @@ class InFlightPqueue {
     std::int64_t pri;
     Message* msg;
   };
+  // A 4-ary heap sifted by moving a hole: per level one entry moves and one cold Message gets its new index
+  // (a binary heap with swaps wrote two per level over twice the levels; on FIN that was most of the cost).
+  void place(std::size_t i, const Entry& e) {
+    heap_[i] = e;
+    e.msg->heap_index = static_cast<std::int32_t>(i);
+  }
   void swap(std::size_t a, std::size_t b) {
-    std::swap(heap_[a], heap_[b]);
-    heap_[a].msg->heap_index = static_cast<std::int32_t>(a);
-    heap_[b].msg->heap_index = static_cast<std::int32_t>(b);
+    const Entry ea = heap_[a];
+    place(a, heap_[b]);
+    place(b, ea);
   }
   void up(std::size_t i) {
+    const Entry e = heap_[i];
     while (i > 0) {
-      std::size_t parent = (i - 1) / 2;
-      if (heap_[parent].pri <= heap_[i].pri) break;
-      swap(parent, i);
+      const std::size_t parent = (i - 1) / kArity;
+      if (heap_[parent].pri <= e.pri) break;
+      place(i, heap_[parent]);
       i = parent;
     }
+    place(i, e);
   }
   void down(std::size_t i) {
     const std::size_t n = heap_.size();
+    const Entry e = heap_[i];
     for (;;) {
-      std::size_t l = 2 * i + 1, smallest = i;
-      if (l < n && heap_[l].pri < heap_[smallest].pri) smallest = l;
-      if (l + 1 < n && heap_[l + 1].pri < heap_[smallest].pri) smallest = l + 1;
-      if (smallest == i) return;
-      swap(i, smallest);
-      i = smallest;
+      const std::size_t first = kArity * i + 1;
+      if (first >= n) break;
+      std::size_t best = first;
+      const std::size_t last = first + kArity < n ? first + kArity : n;
+      for (std::size_t c = first + 1; c < last; ++c) {
+        if (heap_[c].pri < heap_[best].pri) best = c;
+      }
+      if (heap_[best].pri >= e.pri) break;
+      place(i, heap_[best]);
+      i = best;
     }
+    place(i, e);
   }
   std::vector<Entry> heap_;
 };

@@ -26,6 +26,16 @@ NSQD::~NSQD() {
   topics_.clear();
 }
 
+void NSQD::end_output_batch() {
+  if (--output_batch_ > 0) return;
+  now_cache_ = -1;
+  wall_cached_ = false;
+  for (std::size_t i = 0; i < batch_dirty_.size(); ++i) {
+    if (auto it = clients_.find(batch_dirty_[i]); it != clients_.end()) it->second->flush_batched();
+  }
+  batch_dirty_.clear();
+}
+
 void NSQD::log(seam::LogLevel level, std::string_view line) {
   if (seams_.logger.enabled(level)) seams_.logger.log(level, line);
 }
@@ -121,10 +131,14 @@ std::string NSQD::publish(std::string_view topic_name, std::span<const std::stri
                           std::int64_t defer_ns) {
   if (exiting_) return "exiting";
   Topic& topic = get_topic(topic_name);
+  begin_output_batch();  // deliveries to consumers go out when the publish is done
+  std::string err;
   for (std::string_view body : bodies) {
-    if (std::string err = topic.put(topic.new_message(body, defer_ns)); !err.empty()) return err;
+    if (err = topic.put(topic.new_message(body, defer_ns)); !err.empty()) break;
   }
-  return {};
+  if (err.empty()) err = topic.flush_puts();
+  end_output_batch();
+  return err;  // answered only once written (to the page cache), as a write-through queue
 }
 
 std::vector<TopicStats> NSQD::stats(std::string_view topic_filter, std::string_view channel_filter,
@@ -147,7 +161,8 @@ void NSQD::shutdown() {
   scanner_->stop();
 }
 
-std::unique_ptr<BackendQueue> NSQD::make_backend(const std::string& queue_name, bool ephemeral) {
+std::unique_ptr<BackendQueue> NSQD::make_backend(const std::string& queue_name, bool ephemeral,
+                                                 bool retain_unwritten) {
   if (ephemeral) return std::make_unique<DiscardQueue>();
   if (seams_.fs == nullptr) return std::make_unique<OverflowMemoryQueue>();
   DiskQueueOptions o;
@@ -157,6 +172,8 @@ std::unique_ptr<BackendQueue> NSQD::make_backend(const std::string& queue_name, 
   o.max_msg_size = static_cast<std::int32_t>(opts_.max_msg_size + static_cast<std::int64_t>(kMessageHeaderSize));
   o.sync_every = opts_.sync_every;
   o.sync_timeout_ns = opts_.sync_timeout;
+  o.batch_writes = true;  // Topic and Channel flush once per event-loop turn, and before a publish is answered
+  o.retain_unwritten = retain_unwritten;
   auto q = std::make_unique<DiskQueue>(queue_name, std::move(o), *seams_.fs, seams_.clock, seams_.logger);
   q->set_track_acks(opts_.durable);
   return std::make_unique<DiskBackendQueue>(std::move(q));

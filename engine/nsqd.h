@@ -79,7 +79,8 @@ class NSQD {
   bool loading() const { return loading_; }
   seam::FileSystem* file_system() { return seams_.fs; }
   // The overflow queue for a topic ("topic") or channel ("topic:channel").
-  std::unique_ptr<BackendQueue> make_backend(const std::string& queue_name, bool ephemeral);
+  std::unique_ptr<BackendQueue> make_backend(const std::string& queue_name, bool ephemeral,
+                                             bool retain_unwritten = false);
   // The queue's timing side file (engine/timing_file.h): read and removed at start, written at clean shutdown.
   TimingMap take_timing(const std::string& queue_name);
   std::string timing_path(const std::string& queue_name) const;
@@ -132,6 +133,29 @@ class NSQD {
   // An ephemeral topic lost its last channel.
   void maybe_delete_ephemeral_topic(Topic* topic);
 
+  // Output batching per read: while a connection's bytes are being handled, frames nsqd would flush at once
+  // (responses, the last message before a client's RDY window closes) are written when the handler ends,
+  // one write per client however many commands the read held (nsqd's per-response flush, coalesced).
+  void begin_output_batch() { ++output_batch_; }
+  void end_output_batch();
+  bool batching_output() const { return output_batch_ > 0; }
+  void flush_at_batch_end(std::uint64_t client_id) { batch_dirty_.push_back(client_id); }
+  // The clocks for the hot path: inside a batch, read once and reused (a read's commands all happen "now";
+  // clock_gettime per message was 6% of the daemon's time). Outside a batch, the clock itself.
+  std::int64_t now_ns() {
+    if (output_batch_ == 0) return seams_.clock.now_ns();
+    if (now_cache_ < 0) now_cache_ = seams_.clock.now_ns();
+    return now_cache_;
+  }
+  std::int64_t wall_ns() {
+    if (output_batch_ == 0) return seams_.clock.wall_ns();
+    if (!wall_cached_) {
+      wall_cache_ = seams_.clock.wall_ns();
+      wall_cached_ = true;
+    }
+    return wall_cache_;
+  }
+
   void log(seam::LogLevel level, std::string_view line);
   // Runs fn after the current handler. Pending ones are cancelled when the NSQD is destroyed, so callbacks never
   // outlive the engine even if the clock does.
@@ -159,6 +183,11 @@ class NSQD {
   void write_metadata_now(std::function<void()> done);
   std::string metadata_path() const;
   bool reap_scheduled_ = false;
+  int output_batch_ = 0;
+  std::int64_t now_cache_ = -1;
+  std::int64_t wall_cache_ = 0;
+  bool wall_cached_ = false;
+  std::vector<std::uint64_t> batch_dirty_;
   std::string health_;
   std::set<seam::TimerId> deferred_tasks_;
   // Lets an I/O completion that arrives after destruction see that the engine is gone.

@@ -234,7 +234,7 @@ bool Client::on_mpub_message_size(ParsedCommand&, std::int32_t index, std::int32
 }
 
 bool Client::on_command(ParsedCommand& cmd) {
-  last_command_ns_ = nsqd_.clock().now_ns();
+  last_command_ns_ = nsqd_.now_ns();
   const std::string_view w = cmd.name();
   bool ok;
   if (w == "FIN") ok = cmd_fin(cmd);
@@ -375,6 +375,7 @@ bool Client::cmd_identify(ParsedCommand& cmd) {
 bool Client::upgrade_tls_then_compression(bool snappy, bool deflate, int deflate_level) {
   nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() + "] upgrading connection to TLS");
   upgrading_ = true;
+  flush();  // the IDENTIFY answer goes out in the clear before the handshake, not at the end of this read
   std::weak_ptr<bool> alive = alive_;
   const bool started = conn_->upgrade_tls([this, alive, snappy, deflate, deflate_level](std::string error) {
     if (alive.expired() || gone_) return;
@@ -396,6 +397,7 @@ bool Client::upgrade_tls_then_compression(bool snappy, bool deflate, int deflate
 }
 
 bool Client::upgrade_compression(bool snappy, bool deflate, int deflate_level) {
+  flush();  // everything answered so far (the IDENTIFY JSON or the TLS OK) goes out uncompressed
   if (snappy) {
     nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() + "] upgrading connection to snappy");
     if (!conn_->enable_snappy()) return send_error("E_IDENTIFY_FAILED", "IDENTIFY failed snappy unavailable", true);
@@ -538,6 +540,8 @@ bool Client::cmd_pub(ParsedCommand& cmd) {
   if (std::string err = topic.put(topic.new_message(cmd.body)); !err.empty()) {
     return send_error("E_PUB_FAILED", "PUB failed " + err, true);
   }
+  // Disk appends are batched: OK only once the message is written (page cache), as nsqd.
+  if (std::string err = topic.flush_puts(); !err.empty()) return send_error("E_PUB_FAILED", "PUB failed " + err, true);
   published(topic_name, 1);
   if (topic.durable()) {
     reply_when_durable(topic, "E_PUB_FAILED", "PUB");
@@ -560,6 +564,9 @@ bool Client::cmd_dpub(ParsedCommand& cmd) {
       !err.empty()) {
     return send_error("E_DPUB_FAILED", "DPUB failed " + err, true);
   }
+  if (std::string err = topic.flush_puts(); !err.empty()) {
+    return send_error("E_DPUB_FAILED", "DPUB failed " + err, true);
+  }
   published(topic_name, 1);
   if (topic.durable()) {
     reply_when_durable(topic, "E_DPUB_FAILED", "DPUB");
@@ -577,6 +584,10 @@ bool Client::cmd_mpub(ParsedCommand& cmd) {
     if (std::string err = topic.put(topic.new_message(body)); !err.empty()) {
       return send_error("E_MPUB_FAILED", "MPUB failed " + err, true);
     }
+  }
+  // One write for the whole batch (disk path); OK only once it is written.
+  if (std::string err = topic.flush_puts(); !err.empty()) {
+    return send_error("E_MPUB_FAILED", "MPUB failed " + err, true);
   }
   published(topic_name, cmd.messages.size());
   if (topic.durable()) {

@@ -42,7 +42,9 @@ void QueueScanner::arm() {
   if (timer_ != seam::kNoTimer || stopped_ || active_.empty()) return;
   timer_ = nsqd_.clock().schedule_after(nsqd_.options().queue_scan_interval, [this] {
     timer_ = seam::kNoTimer;
+    nsqd_.begin_output_batch();  // redeliveries go out at the end of the scan, one write per client
     tick();
+    nsqd_.end_output_batch();
     arm();
   });
 }

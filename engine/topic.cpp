@@ -1,5 +1,7 @@
 #include "engine/topic.h"
 
+#include <algorithm>
+
 #include "engine/lookupd_channels.h"
 #include "engine/names.h"
 #include "engine/nsqd.h"
@@ -33,7 +35,7 @@ Topic::~Topic() {
 
 MessagePtr Topic::new_message(std::string_view body, std::int64_t defer_ns) {
   auto m = std::make_unique<Message>();
-  const std::int64_t wall = nsqd_.clock().wall_ns();
+  const std::int64_t wall = nsqd_.wall_ns();
   m->id = guid_.next(wall);
   m->timestamp = wall;
   m->body = BodyRef(body);
@@ -52,8 +54,20 @@ std::string Topic::put(MessagePtr msg) {
       !backend_->readable()) {
     fan_out(std::move(msg));
   } else {
-    if (std::string err = enqueue(std::move(msg)); !err.empty()) return err;
-    drain();
+    if (std::string err = enqueue(std::move(msg)); !err.empty()) {
+      uncount_unflushed();  // an implicit flush failed: what was buffered is gone too
+      return err;
+    }
+    // Buffered in the disk queue: the channels get it once it is written (flush_puts), never before, so a
+    // failed write is never seen by a consumer.
+    if (backend_->has_unflushed()) {
+      ++unflushed_msgs_;
+      unflushed_bytes_ += bytes;
+      schedule_flush();
+    } else {
+      unflushed_msgs_ = unflushed_bytes_ = 0;
+      drain();
+    }
   }
   ++message_count_;
   message_bytes_ += bytes;
@@ -97,6 +111,36 @@ std::string Topic::enqueue(MessagePtr msg) {
   }
   if (!ephemeral_) nsqd_.set_health(err);
   return err;
+}
+
+std::string Topic::flush_puts() {
+  const bool had = unflushed_msgs_ > 0;
+  std::string err = backend_->flush();
+  if (!err.empty()) {
+    nsqd_.log(seam::LogLevel::error, "TOPIC(" + name_ + "): failed to write message to backend - " + err);
+    uncount_unflushed();
+  }
+  unflushed_msgs_ = unflushed_bytes_ = 0;
+  if ((had || !err.empty()) && !ephemeral_) nsqd_.set_health(err);
+  drain();
+  return err;
+}
+
+void Topic::uncount_unflushed() {
+  message_count_ -= std::min(message_count_, unflushed_msgs_);
+  message_bytes_ -= std::min(message_bytes_, unflushed_bytes_);
+  unflushed_msgs_ = unflushed_bytes_ = 0;
+}
+
+void Topic::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  nsqd_.defer([this, alive] {
+    if (alive.expired()) return;
+    flush_scheduled_ = false;
+    flush_puts();
+  });
 }
 
 std::int64_t Topic::depth() const { return static_cast<std::int64_t>(memory_.size()) + backend_->depth(); }

@@ -36,8 +36,12 @@ class Topic {
 
   // A new message with this topic's next ID and the current wall-clock timestamp.
   MessagePtr new_message(std::string_view body, std::int64_t defer_ns = 0);
-  // Returns "" or an error text.
+  // Returns "" or an error text. A message put into the disk queue may only be buffered there: publishers call
+  // flush_puts() before answering (it runs after the current handler anyway).
   std::string put(MessagePtr msg);
+  // Writes the messages put() buffered in the disk queue with one write, then hands them to the channels.
+  // Returns "" or the write error (those messages are lost, as if put() had failed).
+  std::string flush_puts();
 
   Channel& get_channel(std::string_view name);  // creates if absent
   Channel* find_channel(std::string_view name);
@@ -85,6 +89,13 @@ class Topic {
   void drain();  // hand queued messages to the channels while there are channels and not paused
   std::string enqueue(MessagePtr msg);  // "" or the backend's write error
   void commit_fan_out();
+  void schedule_flush();
+  bool flush_scheduled_ = false;
+  // Messages (and body bytes) put() buffered in the disk queue and counted, not yet written: a failed write
+  // takes them back out of the counts.
+  std::uint64_t unflushed_msgs_ = 0;
+  std::uint64_t unflushed_bytes_ = 0;
+  void uncount_unflushed();
   void close_own_queue(std::function<void()> done);
 
   NSQD& nsqd_;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <map>
 
 #include "engine/wire.h"
 #include "dq_test_env.h"
@@ -369,4 +370,120 @@ TEST(DiskQueue, MissingFinishedFileIsSkipped) {
   auto got = drain(*q);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], payload(4, 21));
+}
+
+// --- batch_writes: appends buffered until flush(), one write per batch (what nsqd's topics and channels use)
+
+namespace {
+
+std::map<std::string, std::string> data_files(Env& env) {
+  std::map<std::string, std::string> out;
+  for (const std::string& f : env.fs.list_dir("/data")) out[f] = env.read_text("/data/" + f);
+  return out;
+}
+
+}  // namespace
+
+TEST(DiskQueueBatched, SameFilesAndMetaAsWriteThrough) {
+  // The same puts, reads and rolls with and without batching leave byte-identical files (go-diskqueue format).
+  std::map<std::string, std::string> files[2];
+  for (int batched = 0; batched < 2; ++batched) {
+    Env env;
+    env.opts.max_bytes_per_file = 100;  // 4 records of 25 bytes per file: several rolls
+    env.opts.batch_writes = batched == 1;
+    auto q = env.open();
+    for (int i = 0; i < 23; ++i) {
+      ASSERT_EQ(q->put(payload(i, 21)), "");
+      if (i % 7 == 6) {
+        ASSERT_EQ(q->flush(), "");
+      }
+      if (i % 5 == 4) {
+        ASSERT_EQ(*q->read_next(), payload(i / 5, 21));
+      }
+    }
+    bool closed = false;
+    q->close([&](nsq::seam::IoResult r) { closed = r.ok(); });
+    env.settle();
+    ASSERT_TRUE(closed);
+    EXPECT_FALSE(q->has_unflushed());
+    files[batched] = data_files(env);
+  }
+  EXPECT_EQ(files[0], files[1]);
+  EXPECT_EQ(files[1].at("q.diskqueue.meta.dat"), "19\n1,0\n5,75\n");
+}
+
+TEST(DiskQueueBatched, BuffersUntilFlushAndServesUnflushedReads) {
+  Env env;
+  env.opts.batch_writes = true;
+  auto q = env.open();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(q->put(payload(i)), "");
+  EXPECT_TRUE(q->has_unflushed());
+  EXPECT_EQ(env.fs.file_size(q->file_name(0)), 0);  // nothing written yet
+  EXPECT_EQ(q->depth(), 3);
+  ASSERT_EQ(*q->read_next(), payload(0));  // served from the buffer
+  ASSERT_EQ(q->flush(), "");               // one write of all three records
+  EXPECT_EQ(env.fs.file_size(q->file_name(0)), 60);
+  ASSERT_EQ(q->put(payload(3)), "");
+  auto got = drain(*q);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], payload(1));
+  EXPECT_EQ(got[2], payload(3));
+  // A sync writes the buffer before the .meta that counts it.
+  ASSERT_EQ(q->put(payload(4)), "");
+  env.sync(*q);
+  EXPECT_FALSE(q->has_unflushed());
+  EXPECT_EQ(env.read_text(q->meta_file_name()), "1\n0,80\n0,100\n");
+  EXPECT_EQ(env.fs.file_size(q->file_name(0)), 100);
+}
+
+TEST(DiskQueueBatched, FailedWriteDropsTheBatchAndTheNextWriteGoesOverIt) {
+  Env env;
+  env.opts.batch_writes = true;
+  auto q = env.open();
+  ASSERT_EQ(q->put(payload(0)), "");
+  ASSERT_EQ(q->flush(), "");
+  ASSERT_EQ(q->put(payload(1)), "");
+  ASSERT_EQ(q->put(payload(2)), "");
+  env.fs.write_error = EIO;
+  env.fs.short_write_bytes = 7;  // part of the batch lands
+  std::string err = q->flush();
+  EXPECT_NE(err.find("input/output error"), std::string::npos) << err;
+  EXPECT_EQ(q->depth(), 1);  // as if both puts had failed
+  EXPECT_EQ(q->write_pos(), 20);
+  env.fs.write_error = 0;
+  ASSERT_EQ(q->put(payload(3)), "");
+  ASSERT_EQ(q->flush(), "");
+  EXPECT_EQ(env.fs.file_size(q->file_name(0)), 40);  // over the torn bytes
+  auto got = drain(*q);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], payload(0));
+  EXPECT_EQ(got[1], payload(3));
+}
+
+TEST(DiskQueueBatched, FailedWriteAfterReadsFromTheBufferMovesBothSidesToANewFile) {
+  Env env;
+  env.opts.batch_writes = true;
+  auto q = env.open();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(q->put(payload(i)), "");
+  ASSERT_EQ(*q->read_next(), payload(0));  // handed over before the write
+  env.fs.write_error = ENOSPC;
+  EXPECT_NE(q->flush(), "");
+  EXPECT_EQ(q->depth(), 0);  // the two unread records are lost, the read one was delivered
+  EXPECT_FALSE(q->readable());
+  env.fs.write_error = 0;
+  ASSERT_EQ(q->put(payload(3)), "");
+  EXPECT_EQ(q->write_file_num(), 1);
+  ASSERT_EQ(*q->read_next(), payload(3));
+  EXPECT_FALSE(q->read_next());
+  env.settle();
+  // An implicit flush (here a sync's) that fails is reported by the next put() or flush().
+  ASSERT_EQ(q->put(payload(4)), "");
+  env.fs.write_error = EIO;
+  nsq::seam::IoResult synced;
+  q->sync([&](nsq::seam::IoResult r) { synced = r; });
+  env.fs.write_error = 0;
+  env.settle();
+  EXPECT_EQ(synced.error, EIO);
+  EXPECT_NE(q->flush(), "");
+  EXPECT_EQ(q->flush(), "");
 }

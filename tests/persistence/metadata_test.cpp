@@ -134,16 +134,23 @@ TEST(EnginePersistence, DiskWriteErrorFailsThePublishAndMarksUnhealthyUntilNextS
   e.start();
   ASSERT_EQ(e.nsqd->load_metadata(), "");
   nsq::Topic& t = e.nsqd->get_topic("t");
+  // A publisher puts, then flush_puts() writes the batch (disk appends are batched) before it answers.
   ASSERT_EQ(t.put(t.new_message("fine")), "");
+  ASSERT_EQ(t.flush_puts(), "");
   EXPECT_TRUE(e.nsqd->healthy());
   e.env.fs.capacity = e.env.fs.used_bytes();
-  const std::string err = t.put(t.new_message("too much"));
+  ASSERT_EQ(t.put(t.new_message("too much")), "");  // only buffered
+  const std::string err = t.flush_puts();
   EXPECT_EQ(err, "write /data/t.diskqueue.000000.dat: no space left on device");
   EXPECT_EQ(e.nsqd->health(), "NOK - " + err);
   EXPECT_EQ(t.message_count(), 1u);
+  EXPECT_EQ(t.depth(), 1);
   e.env.fs.capacity.reset();
   ASSERT_EQ(t.put(t.new_message("fine again")), "");
+  ASSERT_EQ(t.flush_puts(), "");
   EXPECT_EQ(e.nsqd->health(), "OK");
+  EXPECT_EQ(t.message_count(), 2u);
+  EXPECT_EQ(t.depth(), 2);
 }
 
 TEST(EnginePersistence, MemQueueSizeZeroKeepsEverythingOnDisk) {

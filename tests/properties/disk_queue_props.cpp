@@ -63,7 +63,9 @@ struct World {
   nsq::DiskQueueOptions opts;
   std::unique_ptr<nsq::DiskQueue> q;
 
-  World() {
+  // batched: appends buffered until flush() (as nsqd's topics and channels use the queue).
+  explicit World(bool batched) {
+    opts.batch_writes = batched;
     opts.data_path = "/d";
     opts.max_bytes_per_file = 150;  // a few records per file: rolls and file deletions happen often
     opts.min_msg_size = 8;
@@ -91,7 +93,7 @@ void crash(World& w, const Op& op) {
 
 RC_GTEST_PROP(DiskQueueProps, SyncedMessagesSurviveInOrderExactlyOnce, ()) {
   const auto ops = *rc::gen::container<std::vector<Op>>(gen_op());
-  World w;
+  World w(*rc::gen::arbitrary<bool>());
   int next_index = 0;
   std::set<int> required;    // put, not yet read, and either synced or no crash since: must still come out
   int last_read = -1;        // highest index read since the last crash (reads are strictly increasing)
@@ -133,6 +135,7 @@ RC_GTEST_PROP(DiskQueueProps, SyncedMessagesSurviveInOrderExactlyOnce, ()) {
       case OpKind::put: {
         const int i = next_index++;
         RC_ASSERT(w.q->put(make_payload(i, op.arg)) == "");
+        if (w.opts.batch_writes && op.arg % 3 == 0) RC_ASSERT(w.q->flush() == "");  // the owner's per-turn flush
         required.insert(i);
         break;
       }
@@ -173,7 +176,7 @@ RC_GTEST_PROP(DiskQueueProps, UnackedReadsSurviveCrashes, ()) {
   const auto ops = *rc::gen::container<std::vector<Op>>(gen_op());
   const auto ack_picks = *rc::gen::container<std::vector<int>>(rc::gen::inRange(0, 1000));
   std::size_t next_pick = 0;
-  World w;
+  World w(*rc::gen::arbitrary<bool>());
   w.q->set_track_acks(true);
   int next_index = 0;
   std::set<int> required;  // synced (or not yet crashed) and never acknowledged
@@ -226,6 +229,7 @@ RC_GTEST_PROP(DiskQueueProps, UnackedReadsSurviveCrashes, ()) {
       case OpKind::put: {
         const int i = next_index++;
         RC_ASSERT(w.q->put(make_payload(i, op.arg)) == "");
+        if (w.opts.batch_writes && op.arg % 3 == 0) RC_ASSERT(w.q->flush() == "");  // the owner's per-turn flush
         required.insert(i);
         break;
       }

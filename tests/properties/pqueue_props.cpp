@@ -50,7 +50,7 @@ void check_heap(const nsq::InFlightPqueue& q, const std::set<std::pair<std::int6
   RC_ASSERT(q.empty() == model.empty());
   for (std::size_t i = 0; i < items.size(); ++i) {
     RC_ASSERT(items[i]->heap_index == static_cast<std::int32_t>(i));
-    if (i > 0) RC_ASSERT(items[(i - 1) / 2]->pri <= items[i]->pri);
+    if (i > 0) RC_ASSERT(items[(i - 1) / nsq::InFlightPqueue::kArity]->pri <= items[i]->pri);
     RC_ASSERT(model.count({items[i]->pri, items[i]}) == 1u);
   }
   for (const auto& m : pool) {
