@@ -1,0 +1,34 @@
+// Inputs the fuzzers (tests/fuzz) crashed on, each pinned to the behaviour fixed. The raw crash inputs are in
+// tests/fuzz/corpus/<target>/crash-* and replayed by the fuzz tree's fuzz.<target>.replay tests too.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine/timing_file.h"
+#include "tests/fuzz/fuzz_world.h"
+
+namespace {
+
+// fuzz_metadata: a timing side file whose "version" is not a number threw nlohmann's type_error out of
+// decode_timing (json::value() with a mismatched type), which terminated nsqd at start-up.
+TEST(FuzzRegression, TimingFileWithWronglyTypedVersionIsIgnored) {
+  EXPECT_FALSE(nsq::decode_timing(R"({"topics":null,"version":"1.3.0"})"));
+  EXPECT_FALSE(nsq::decode_timing(R"({"version":"1","messages":[]})"));
+  EXPECT_FALSE(nsq::decode_timing(R"({"version":null,"messages":[]})"));
+  EXPECT_FALSE(nsq::decode_timing(R"({"version":1.5,"messages":[]})"));
+  EXPECT_TRUE(nsq::decode_timing(R"({"version":1,"messages":[]})"));
+}
+
+// The same file in a data directory: the engine loads around it instead of dying.
+TEST(FuzzRegression, EngineStartsWithAWronglyTypedTimingFile) {
+  nsq::fuzz::World w;
+  w.fs.put_durable("/data/nsqd.dat", R"({"topics":[{"name":"t","paused":false,"channels":null}],"version":"1.3.0"})");
+  w.fs.put_durable(nsq::timing_file_name("/data", "t"), R"({"version":"1.3.0"})");
+  EXPECT_EQ(w.nsqd->load_metadata(), "");
+  auto c = w.connect(true);
+  nsq::fuzz::World::feed(*c, "  V2PUB t\n" + nsq::fuzz::sized("x"));
+  w.advance(1'000'000'000);
+  EXPECT_NE(c->out.find("OK"), std::string::npos);
+}
+
+}  // namespace
