@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "engine/disk_queue.h"
 #include "engine/timing_file.h"
 #include "tests/fuzz/fuzz_world.h"
 
@@ -29,6 +30,24 @@ TEST(FuzzRegression, EngineStartsWithAWronglyTypedTimingFile) {
   nsq::fuzz::World::feed(*c, "  V2PUB t\n" + nsq::fuzz::sized("x"));
   w.advance(1'000'000'000);
   EXPECT_NE(c->out.find("OK"), std::string::npos);
+}
+
+// fuzz_disk_queue (KNOWN BUG, not fixed on this branch: engine/disk_queue.cpp belongs to another change): a
+// .meta whose read position is past its write position makes read_next() step through file numbers forever
+// (each missing file is "corrupt", the next one is tried). Enable once load_meta() treats such a .meta as
+// corrupt; today this test hangs.
+TEST(FuzzRegression, DISABLED_MetaWithReadPastWriteDoesNotHang) {
+  nsq::io_sim::VirtualClock clock;
+  nsq::io_sim::SimFileSystem fs{clock};
+  nsq::fuzz::NullLogger logger;
+  nsq::DiskQueueOptions o;
+  o.data_path = "/d";
+  fs.put_durable("/d/q.diskqueue.meta.dat", "2\n10,0\n1,19\n");
+  fs.put_durable("/d/q.diskqueue.000000.dat", std::string("\0\1\x86\xa0" "abcd", 8));
+  nsq::DiskQueue q("q", o, fs, clock, logger);
+  EXPECT_FALSE(q.read_next());
+  EXPECT_TRUE(q.put(std::string(30, 'x')).empty());
+  EXPECT_EQ(q.read_next(), std::string(30, 'x'));
 }
 
 }  // namespace
