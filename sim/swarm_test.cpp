@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "sim/seed_scale.h"
 #include "sim/swarm/config.h"
 #include "sim/swarm/swarm.h"
 
@@ -21,10 +22,11 @@ std::string explain(std::uint64_t seed, const RunResult& r) {
   return out;
 }
 
-// 200 seeds, each drawing its own workload size, behaviour mix and fault mix.
+// 200 seeds (scaled by NSQD_SEED_SCALE), each drawing its own workload size, behaviour mix and fault mix.
 TEST(Swarm, TwoHundredSeedsPass) {
+  const std::uint64_t seeds = scaled_seeds(200);
   std::uint64_t published = 0, deliveries = 0, faults = 0, admin = 0;
-  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     const RunResult r = run_swarm(draw_config(seed, {}));
     ASSERT_TRUE(r.passed) << explain(seed, r);
     published += r.published;
@@ -33,15 +35,15 @@ TEST(Swarm, TwoHundredSeedsPass) {
     admin += r.admin_actions;
   }
   // The sweep must actually exercise things.
-  EXPECT_GT(published, 20'000u);
+  EXPECT_GT(published, 20'000u * seeds / 200);
   EXPECT_GT(deliveries, published);
-  EXPECT_GT(faults, 500u);
-  EXPECT_GT(admin, 100u);
+  EXPECT_GT(faults, 500u * seeds / 200);
+  EXPECT_GT(admin, 100u * seeds / 200);
 }
 
-// --check-determinism on 20 seeds: the same seed gives the same trace, event for event.
+// --check-determinism on 20 seeds (scaled): the same seed gives the same trace, event for event.
 TEST(Swarm, SameSeedSameTrace) {
-  for (std::uint64_t seed = 1000; seed < 1020; ++seed) {
+  for (std::uint64_t seed = 1000; seed < 1000 + scaled_seeds(20); ++seed) {
     const Config c = draw_config(seed, {});
     const RunResult a = run_swarm(c);
     const RunResult b = run_swarm(c);
