@@ -76,9 +76,41 @@ void Client::on_read(const std::uint8_t* data, std::size_t size) {
     arm_read_deadline();
     if (size == 0) return;
   }
-  nsqd_.begin_output_batch();
+  nsqd_.begin_output_batch();  // everything this read produces goes out as one write per client
+  const std::int64_t now = nsqd_.now_ns();
   parser_.feed(*this, data, size);
   nsqd_.end_output_batch();
+  if (heartbeat_interval_ > 0) return;
+  if (partial_since_ns_ < 0) partial_since_ns_ = now;
+  if (gone_) return;
+  if (!partial_command()) {
+    partial_since_ns_ = -1;
+    return;
+  }
+  if (last_command_ns_ >= now) partial_since_ns_ = now;  // a command completed: what is left started now
+  if (deadline_timer_ == seam::kNoTimer) arm_partial_deadline();
+}
+
+bool Client::partial_command() const {
+  std::string code, desc;
+  return !parser_.stopped() && (parser_.buffered() > 0 || parser_.pending_read_error(code, desc));
+}
+
+void Client::arm_partial_deadline() {
+  deadline_timer_ = nsqd_.clock().schedule_at(partial_since_ns_ + nsqd_.options().client_timeout, [this] {
+    deadline_timer_ = seam::kNoTimer;
+    if (gone_ || heartbeat_interval_ > 0 || partial_since_ns_ < 0 || !partial_command()) return;
+    if (nsqd_.clock().now_ns() < partial_since_ns_ + nsqd_.options().client_timeout) {
+      arm_partial_deadline();  // a later command started since this timer was set
+      return;
+    }
+    if (std::string code, desc; parser_.pending_read_error(code, desc)) {
+      send_error(code, desc, true);
+      return;
+    }
+    nsqd_.log(seam::LogLevel::info, "PROTOCOL(V2): [" + conn_->remote_address() + "] timed out in a partial command");
+    close_now("partial command timeout");
+  });
 }
 
 void Client::on_drained() { drained_since_heartbeat_ = true; }

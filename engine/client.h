@@ -131,6 +131,10 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   void on_heartbeat();
   void arm_read_deadline();
   void on_read_deadline();
+  // Heartbeats off: nsqd then never times a connection out, even halfway through a command (slowloris). We
+  // close one whose command has been arriving for client_timeout (idle between commands stays allowed).
+  bool partial_command() const;
+  void arm_partial_deadline();
   void arm_flush_timer();
   void cancel_timers();
 
@@ -194,6 +198,7 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   seam::TimerId deadline_timer_ = seam::kNoTimer;
   seam::TimerId flush_timer_ = seam::kNoTimer;
   std::int64_t last_command_ns_ = 0;
+  std::int64_t partial_since_ns_ = -1;  // when the command now arriving started (-1: none), heartbeats off only
   bool drained_since_heartbeat_ = true;
 };
 

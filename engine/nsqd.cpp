@@ -268,6 +268,14 @@ void NSQD::persist_metadata() {
   });
 }
 
+void NSQD::persist_metadata_now(std::function<void(const seam::IoResult&)> done) {
+  if (seams_.fs == nullptr) {
+    done({});
+    return;
+  }
+  write_metadata_now([this, done = std::move(done)] { done(metadata_result_); });
+}
+
 void NSQD::write_metadata_now(std::function<void()> done) {
   if (done) metadata_waiters_.push_back(std::move(done));
   if (metadata_write_running_) {
@@ -292,6 +300,7 @@ void NSQD::write_metadata_now(std::function<void()> done) {
                                [this, alive, waiters = std::move(waiters)](seam::IoResult r) {
                                  if (alive.expired()) return;
                                  if (!r.ok()) log(seam::LogLevel::error, "failed to persist metadata - " + r.message);
+                                 metadata_result_ = r;
                                  metadata_write_running_ = false;
                                  for (const auto& w : waiters) w();
                                  if (metadata_write_again_) write_metadata_now({});

@@ -72,6 +72,9 @@ class NSQD {
   std::string load_metadata();
   // Rewrites nsqd.dat soon (coalesced, asynchronous). Called on topic/channel create, delete, pause, unpause.
   void persist_metadata();
+  // Rewrites nsqd.dat now; done gets the write's result. Start-up uses it as nsqd's PersistMetadata: an
+  // unwritable data path is fatal there (not later, where it is logged and retried on the next change).
+  void persist_metadata_now(std::function<void(const seam::IoResult&)> done);
   // Clean shutdown's flush (call after shutdown()): writes nsqd.dat, then every channel's memory, in-flight and
   // deferred messages and every topic's memory queue to their disk queues, syncs them, and calls done once
   // everything is durable.
@@ -180,6 +183,7 @@ class NSQD {
   bool metadata_write_again_ = false;
   bool metadata_write_scheduled_ = false;
   std::vector<std::function<void()>> metadata_waiters_;
+  seam::IoResult metadata_result_;  // of the last nsqd.dat write, for persist_metadata_now's caller
   void write_metadata_now(std::function<void()> done);
   std::string metadata_path() const;
   bool reap_scheduled_ = false;

@@ -24,7 +24,10 @@ std::string encode_timing(const TimingMap& m) {
 
 std::optional<TimingMap> decode_timing(const std::string& text) {
   auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || doc.value("version", 0) != 1) return std::nullopt;
+  // (Checked by type first: json::value() throws when the stored type differs, e.g. "version":"1".)
+  if (doc.is_discarded() || !doc.is_object()) return std::nullopt;
+  const auto version = doc.find("version");
+  if (version == doc.end() || !version->is_number_integer() || *version != 1) return std::nullopt;
   auto it = doc.find("messages");
   if (it == doc.end() || !it->is_array()) return std::nullopt;
   TimingMap out;

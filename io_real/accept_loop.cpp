@@ -2,7 +2,10 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <string>
 
 #include "io_real/endpoint.h"
 
@@ -12,8 +15,12 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
-constexpr auto kRetryDelay = std::chrono::milliseconds(100);
-}
+// Back-off after a failed accept (EMFILE, ENFILE, ENOBUFS, ...): 5 ms doubling to 1 s, as Go's net/http. The
+// pending connection stays in the kernel's backlog meanwhile; retrying at once would spin on a readable
+// listening socket that cannot be accepted.
+constexpr auto kFirstRetryDelay = std::chrono::milliseconds(5);
+constexpr auto kMaxRetryDelay = std::chrono::seconds(1);
+}  // namespace
 
 struct AcceptLoop::Impl : std::enable_shared_from_this<AcceptLoop::Impl> {
   Impl(asio::io_context& io, seam::Logger& log) : acceptor(io), retry(io), logger(log) {}
@@ -25,20 +32,38 @@ struct AcceptLoop::Impl : std::enable_shared_from_this<AcceptLoop::Impl> {
   int port = 0;
   OnSocket on_socket;
   bool closed = false;
+  std::uint64_t failures = 0;  // consecutive failed accepts (one burst)
+  std::chrono::milliseconds delay = kFirstRetryDelay;
+
+  // A burst of failures logs its first error only (with nsqd's wording), then retries with back-off.
+  void failed(const boost::system::error_code& ec) {
+    if (failures++ == 0 && logger.enabled(seam::LogLevel::warn)) {
+      logger.log(seam::LogLevel::warn, "temporary Accept() failure on " + local + " - " + ec.message() +
+                                           "; retrying with back-off (further failures not logged)");
+    }
+    retry.expires_after(delay);
+    delay = std::min<std::chrono::milliseconds>(delay * 2, kMaxRetryDelay);
+    retry.async_wait([self = shared_from_this()](const boost::system::error_code& wait_ec) {
+      if (!wait_ec) self->accept();
+    });
+  }
 
   void accept() {
     if (closed) return;
     acceptor.async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket socket) {
       if (self->closed) return;
       if (ec) {
-        if (self->logger.enabled(seam::LogLevel::warn)) {
-          self->logger.log(seam::LogLevel::warn, "temporary Accept() failure - " + ec.message());
-        }
-        self->retry.expires_after(kRetryDelay);
-        self->retry.async_wait([self](const boost::system::error_code& wait_ec) {
-          if (!wait_ec) self->accept();
-        });
+        self->failed(ec);
         return;
+      }
+      if (self->failures > 0) {
+        // End of a burst: say once how long it lasted.
+        if (self->logger.enabled(seam::LogLevel::warn)) {
+          self->logger.log(seam::LogLevel::warn, "accepting again on " + self->local + " after " +
+                                                     std::to_string(self->failures) + " failed Accept() calls");
+        }
+        self->failures = 0;
+        self->delay = kFirstRetryDelay;
       }
       self->on_socket(std::move(socket));
       self->accept();

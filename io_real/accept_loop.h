@@ -1,6 +1,7 @@
 // A listening TCP socket that keeps accepting until closed. Shared by the NSQ TCP listener and the HTTP
-// server; transient accept errors (EMFILE, ENFILE, ECONNABORTED...) are logged and retried after a pause
-// instead of stopping the server, as Go's net/http and nsqd's TCPServer do.
+// server; accept errors (EMFILE, ENFILE, ECONNABORTED...) never stop the server: the first of a burst is logged,
+// and accepting is retried with back-off (5 ms doubling to 1 s, as Go's net/http; nsqd's TCPServer retries at
+// once and spins). The end of a burst is logged too.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -120,6 +120,17 @@ int run(nsq::Options options) {
   if (const std::string error = nsqd.load_metadata(); !error.empty()) {
     return fatal(logger, "failed to load metadata - " + error);
   }
+  // Then nsqd.dat is rewritten before serving, as nsqd's PersistMetadata at start: an unwritable data path
+  // (read-only, permissions, full disk) stops start-up here with nsqd's message and exit status 1.
+  {
+    std::optional<nsq::seam::IoResult> persisted;
+    nsqd.persist_metadata_now([&](const nsq::seam::IoResult& r) { persisted = r; });
+    while (!persisted && io.run_one() > 0) {
+    }
+    if (!persisted || !persisted->ok()) {
+      return fatal(logger, "failed to persist metadata - " + (persisted ? persisted->message : "not written"));
+    }
+  }
   nsq::HttpApi api(nsqd);
   std::optional<nsq::io_real::HttpServer> http;
   if (!options.http_address.empty()) {

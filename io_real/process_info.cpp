@@ -5,10 +5,32 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+// Sanitizer builds (ASan: GCC's __SANITIZE_ADDRESS__ / clang's __has_feature; TSan: __SANITIZE_THREAD__)
+// replace malloc; their allocator has its own statistics.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NSQD_SANITIZER_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NSQD_SANITIZER_ALLOCATOR 1
+#endif
+#endif
+#ifndef NSQD_SANITIZER_ALLOCATOR
+#define NSQD_SANITIZER_ALLOCATOR 0
+#endif
+#if NSQD_SANITIZER_ALLOCATOR
+// From compiler-rt's sanitizer/allocator_interface.h (which GCC does not install); exported by libasan/libtsan.
+extern "C" {
+std::size_t __sanitizer_get_current_allocated_bytes();
+std::size_t __sanitizer_get_heap_size();
+std::size_t __sanitizer_get_unmapped_bytes();
+}
+#endif
 
 namespace nsq::io_real {
 
@@ -78,10 +100,19 @@ seam::ProcessStats LinuxProcessInfo::sample() {
     ::closedir(dir);
     s.open_fds = n - 1;  // the directory handle itself
   }
+#if NSQD_SANITIZER_ALLOCATOR
+  // Under ASan/TSan malloc is the sanitizer's, and glibc's mallinfo2 reports zeros.
+  const std::size_t allocated = __sanitizer_get_current_allocated_bytes();
+  const std::size_t heap = __sanitizer_get_heap_size();
+  s.heap_in_use_bytes = static_cast<std::int64_t>(allocated);
+  s.heap_idle_bytes = static_cast<std::int64_t>(heap > allocated ? heap - allocated : 0);
+  s.heap_released_bytes = static_cast<std::int64_t>(__sanitizer_get_unmapped_bytes());
+#else
   const struct mallinfo2 mi = ::mallinfo2();
   s.heap_in_use_bytes = static_cast<std::int64_t>(mi.uordblks + mi.hblkhd);
   s.heap_idle_bytes = static_cast<std::int64_t>(mi.fordblks);
   s.heap_released_bytes = 0;  // glibc does not report what it has returned to the OS
+#endif
   return s;
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "sim/seed_scale.h"
 #include "sim/swarm/config.h"
 #include "sim/swarm/swarm.h"
 
@@ -21,10 +22,11 @@ std::string explain(std::uint64_t seed, const RunResult& r) {
   return out;
 }
 
-// 200 seeds, each drawing its own workload size, behaviour mix and fault mix.
+// 200 seeds (scaled by NSQD_SEED_SCALE), each drawing its own workload size, behaviour mix and fault mix.
 TEST(Swarm, TwoHundredSeedsPass) {
+  const std::uint64_t seeds = scaled_seeds(200);
   std::uint64_t published = 0, deliveries = 0, faults = 0, admin = 0;
-  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     const RunResult r = run_swarm(draw_config(seed, {}));
     ASSERT_TRUE(r.passed) << explain(seed, r);
     published += r.published;
@@ -33,10 +35,10 @@ TEST(Swarm, TwoHundredSeedsPass) {
     admin += r.admin_actions;
   }
   // The sweep must actually exercise things.
-  EXPECT_GT(published, 20'000u);
+  EXPECT_GT(published, 20'000u * seeds / 200);
   EXPECT_GT(deliveries, published);
-  EXPECT_GT(faults, 500u);
-  EXPECT_GT(admin, 100u);
+  EXPECT_GT(faults, 500u * seeds / 200);
+  EXPECT_GT(admin, 100u * seeds / 200);
 }
 
 // Persistence storms: clean restarts, crashes (unsynced data lost or torn), disk faults and nsqlookupd
@@ -48,7 +50,7 @@ TEST(Swarm, RestartCrashAndDiskFaultSeedsPass) {
     Overrides o;
     o.faults = kFaultRestart | kFaultCrash | kFaultDisk | kFaultReset | kFaultLookupd;
     o.durable = durable;
-    for (std::uint64_t seed = 1; seed <= 60; ++seed) {
+    for (std::uint64_t seed = 1; seed <= scaled_seeds(60); ++seed) {
       const RunResult r = run_swarm(draw_config(seed, o));
       ASSERT_TRUE(r.passed) << explain(seed, r) << "  (with --faults restart,crash,disk,reset,lookupd --durable "
                             << (durable ? "on" : "off") << ")\n";
@@ -57,14 +59,14 @@ TEST(Swarm, RestartCrashAndDiskFaultSeedsPass) {
       disk_faults += r.disk_faults;
     }
   }
-  EXPECT_GT(restarts, 30u);
-  EXPECT_GT(crashes, 30u);
-  EXPECT_GT(disk_faults, 30u);
+  EXPECT_GT(restarts, 30u * scaled_seeds(60) / 60);
+  EXPECT_GT(crashes, 30u * scaled_seeds(60) / 60);
+  EXPECT_GT(disk_faults, 30u * scaled_seeds(60) / 60);
 }
 
-// --check-determinism on 20 seeds: the same seed gives the same trace, event for event.
+// --check-determinism on 20 seeds (scaled): the same seed gives the same trace, event for event.
 TEST(Swarm, SameSeedSameTrace) {
-  for (std::uint64_t seed = 1000; seed < 1020; ++seed) {
+  for (std::uint64_t seed = 1000; seed < 1000 + scaled_seeds(20); ++seed) {
     const Config c = draw_config(seed, {});
     const RunResult a = run_swarm(c);
     const RunResult b = run_swarm(c);

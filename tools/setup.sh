@@ -7,7 +7,8 @@ pkgs=(build-essential g++ cmake ninja-build pkg-config git ca-certificates procp
       libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
       libspdlog-dev libfmt-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
       librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
-      libsnappy-dev zlib1g-dev libssl-dev libre2-dev python3)
+      libsnappy-dev zlib1g-dev libssl-dev libre2-dev python3
+      clang-14 libclang-rt-14-dev llvm-14)  # libFuzzer targets (tests/fuzz) and symbolized sanitizer reports
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # Node.js and npm for the nsqjs client tests: use whatever node the machine has, else Debian's.

@@ -165,7 +165,9 @@ Daemon::Daemon(Config cfg) {
     tmp_.emplace();
     data_path_ = tmp_->path().string();
   }
-  std::vector<std::string> argv{nsqd_binary(), "--tcp-address=127.0.0.1:0"};
+  std::vector<std::string> argv = cfg.wrapper;
+  argv.push_back(nsqd_binary());
+  argv.push_back("--tcp-address=127.0.0.1:0");
   // (HTTPS needs --tls-cert/--tls-key, so it is never opened here and needs no flag.)
   argv.push_back(cfg.with_http ? "--http-address=127.0.0.1:0" : "--http-address=");
   argv.push_back("--data-path=" + data_path_);

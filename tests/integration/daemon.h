@@ -90,6 +90,8 @@ class Daemon {
     bool with_http = true;                 // pass --http-address=127.0.0.1:0 and wait for its log line
     std::optional<std::string> data_path;  // default: a fresh temp dir owned by the Daemon
     std::chrono::milliseconds start_timeout{15000};
+    // Runs nsqd through this command prefix (e.g. {"setpriv", "--reuid=65534", ...}); empty = directly.
+    std::vector<std::string> wrapper;
   };
 
   // Starts nsqd and waits for its listen lines. Throws std::runtime_error (with the daemon's output) on
