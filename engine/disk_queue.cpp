@@ -99,10 +99,12 @@ void DiskQueue::load_meta() {
   }
 }
 
-std::int64_t DiskQueue::last_data_file_num() {
+std::int64_t DiskQueue::last_data_file_num() { return data_file_nums(read_file_num_).second; }
+
+std::pair<std::int64_t, std::int64_t> DiskQueue::data_file_nums(std::int64_t from) {
   // "<name>.diskqueue.NNNNNN.dat" with a non-empty body; .bad files and other queues' files do not match.
   const std::string prefix = name_ + ".diskqueue.";
-  std::int64_t last = -1;
+  std::int64_t first = -1, last = -1;
   for (const std::string& f : fs_.list_dir(opts_.data_path)) {
     if (f.size() != prefix.size() + 10 || f.compare(0, prefix.size(), prefix) != 0) continue;
     if (f.compare(f.size() - 4, 4, ".dat") != 0) continue;
@@ -115,10 +117,13 @@ std::int64_t DiskQueue::last_data_file_num() {
       }
       n = n * 10 + (f[i] - '0');
     }
-    if (!digits || n < read_file_num_) continue;
-    if (fs_.file_size(opts_.data_path + "/" + f) > 0) last = std::max(last, n);
+    if (!digits || n < from) continue;
+    if (fs_.file_size(opts_.data_path + "/" + f) > 0) {
+      last = std::max(last, n);
+      first = first < 0 ? n : std::min(first, n);
+    }
   }
-  return last;
+  return {first, last};
 }
 
 std::string DiskQueue::put(std::string_view payload) {
@@ -273,8 +278,13 @@ std::optional<std::string> DiskQueue::read_next(std::uint64_t* seq) {
       if (!read_file_) {
         if (finished_file && r.error == ENOENT) {
           // Already gone (deleted after a crash, or never written): nothing to lose here.
+          // Skip straight to the next file that exists: a corrupt .meta can name a write file billions of
+          // numbers ahead, and stepping through them one by one hung the loop (found by fuzz_disk_queue).
           log(seam::LogLevel::warn, "DISKQUEUE(" + name_ + ") " + file_name(read_file_num_) + " missing, skipping");
+          const std::int64_t next = data_file_nums(read_file_num_ + 1).first;
+          const std::int64_t to = next < 0 || next > write_file_num_ ? write_file_num_ : next;
           finish_read_file();
+          read_file_num_ = to;
           continue;
         }
         handle_read_error(r.message);
@@ -399,7 +409,9 @@ void DiskQueue::set_aside_bad_file(std::int64_t num) {
 }
 
 void DiskQueue::check_tail() {
-  if (read_file_num_ < write_file_num_ || read_pos_ < write_pos_) return;
+  // Only a read position at or past the write position is a tail (the position pairs compare in file order: a
+  // .meta with readFileNum past writeFileNum must be caught here too, found by fuzz_disk_queue).
+  if (read_file_num_ < write_file_num_ || (read_file_num_ == write_file_num_ && read_pos_ < write_pos_)) return;
   if (depth_ != 0) {
     if (depth_ < 0) {
       log(seam::LogLevel::error, "DISKQUEUE(" + name_ + ") negative depth at tail (" + std::to_string(depth_) +

@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -117,6 +118,8 @@ class DiskQueue {
  private:
   void load_meta();
   std::int64_t last_data_file_num();
+  // The lowest and highest numbers >= from of this queue's non-empty data files (-1 when there are none).
+  std::pair<std::int64_t, std::int64_t> data_file_nums(std::int64_t from);
   std::string meta_text() const;
   void handle_read_error(const std::string& why);
   void finish_read_file();

@@ -32,11 +32,9 @@ TEST(FuzzRegression, EngineStartsWithAWronglyTypedTimingFile) {
   EXPECT_NE(c->out.find("OK"), std::string::npos);
 }
 
-// fuzz_disk_queue (KNOWN BUG, not fixed on this branch: engine/disk_queue.cpp belongs to another change): a
-// .meta whose read position is past its write position makes read_next() step through file numbers forever
-// (each missing file is "corrupt", the next one is tried). Enable once load_meta() treats such a .meta as
-// corrupt; today this test hangs.
-TEST(FuzzRegression, DISABLED_MetaWithReadPastWriteDoesNotHang) {
+// fuzz_disk_queue found: a .meta whose read position is past its write position made read_next() step through
+// file numbers forever (each missing file is "corrupt", the next one is tried). Fixed: check_tail() compares positions in file order.
+TEST(FuzzRegression, MetaWithReadPastWriteDoesNotHang) {
   nsq::io_sim::VirtualClock clock;
   nsq::io_sim::SimFileSystem fs{clock};
   nsq::fuzz::NullLogger logger;
@@ -50,9 +48,9 @@ TEST(FuzzRegression, DISABLED_MetaWithReadPastWriteDoesNotHang) {
   EXPECT_EQ(q.read_next(), std::string(30, 'x'));
 }
 
-// fuzz_disk_queue, same family (KNOWN BUG): a .meta naming a write file billions of numbers past the read file
-// makes read_next() skip the missing files one by one. Hangs today.
-TEST(FuzzRegression, DISABLED_MetaWithHugeWriteFileNumberDoesNotHang) {
+// fuzz_disk_queue, same family: a .meta naming a write file billions of numbers past the read file made
+// read_next() skip the missing files one by one. Fixed: it jumps to the next file that exists.
+TEST(FuzzRegression, MetaWithHugeWriteFileNumberDoesNotHang) {
   nsq::io_sim::VirtualClock clock;
   nsq::io_sim::SimFileSystem fs{clock};
   nsq::fuzz::NullLogger logger;
