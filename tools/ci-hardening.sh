@@ -5,7 +5,7 @@
 #      instrumented nsqd. Sanitizer reports of every process (tests and the daemons they start) go to
 #      build-asan/sanitizer-reports/; any report fails the stage, even one whose test passed.
 #   2. The libFuzzer targets (build-fuzz/, clang-14): each committed corpus replayed, then each target fuzzed
-#      for NSQD_FUZZ_SECONDS (default 10).
+#      for NSQD_FUZZ_SECONDS (default 6).
 # Environment: NSQD_SEED_SCALE (percent of the swarm sweep's seeds under ASan, default 25), NSQD_FUZZ_SECONDS,
 # NSQD_CI_SKIP_FUZZ=1 / NSQD_CI_SKIP_ASAN=1 to skip a stage.
 set -euo pipefail
@@ -25,7 +25,7 @@ if [ "${NSQD_CI_SKIP_ASAN:-0}" != 1 ]; then
   NSQD_SEED_SCALE="${NSQD_SEED_SCALE:-25}" ctest --test-dir build-asan --output-on-failure -j2 --timeout 300 || fail=1
   # The black-box tests (built in the plain tree) against the instrumented daemon.
   NSQD_BINARY_OVERRIDE=$PWD/build-asan/nsqd \
-    ctest --test-dir build -L integration --output-on-failure -j2 --timeout 300 || fail=1
+    ctest --test-dir build -L integration --output-on-failure -j3 --timeout 300 || fail=1
   unset ASAN_OPTIONS UBSAN_OPTIONS
   if [ -n "$(ls -A "$reports")" ]; then
     echo "=== sanitizer reports ===" >&2
@@ -36,7 +36,7 @@ fi
 
 if [ "${NSQD_CI_SKIP_FUZZ:-0}" != 1 ]; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNSQD_FUZZ=ON \
-    -DCMAKE_CXX_COMPILER=clang++-14 -DNSQD_FUZZ_SECONDS="${NSQD_FUZZ_SECONDS:-10}"
+    -DCMAKE_CXX_COMPILER=clang++-14 -DNSQD_FUZZ_SECONDS="${NSQD_FUZZ_SECONDS:-6}"
   cmake --build build-fuzz -j2
   ctest --test-dir build-fuzz --output-on-failure -j2 || fail=1
 fi
