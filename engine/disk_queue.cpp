@@ -70,8 +70,12 @@ void DiskQueue::load_meta() {
     }
   } else {
     long long depth = 0, rf = 0, rp = 0, wf = 0, wp = 0;
+    // Bounds far beyond any real queue (2^40 files, 2^50-byte positions and depths) keep the arithmetic on them
+    // from overflowing (found by fuzz_disk_queue: a write file number of LLONG_MAX).
+    constexpr long long kMaxFileNum = 1LL << 40, kMaxPos = 1LL << 50;
     if (std::sscanf(text.c_str(), "%lld\n%lld,%lld\n%lld,%lld\n", &depth, &rf, &rp, &wf, &wp) != 5 || rf < 0 ||
-        rp < 0 || wf < 0 || wp < 0) {
+        rp < 0 || wf < 0 || wp < 0 || rf > kMaxFileNum || wf > kMaxFileNum || rp > kMaxPos || wp > kMaxPos ||
+        depth > kMaxPos || depth < -kMaxPos) {
       log(seam::LogLevel::error,
           "DISKQUEUE(" + name_ + ") failed to retrieveMetaData - malformed " + meta_file_name());
     } else {

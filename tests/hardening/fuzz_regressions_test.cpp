@@ -61,4 +61,19 @@ TEST(FuzzRegression, MetaWithHugeWriteFileNumberDoesNotHang) {
   EXPECT_FALSE(q.read_next());
 }
 
+// fuzz_disk_queue (UBSan): a .meta whose write file number saturates to LLONG_MAX overflowed when the next file
+// number was computed. Such a .meta is now malformed (numbers beyond any real queue), and the queue starts empty.
+TEST(FuzzRegression, MetaWithOverflowingNumbersIsMalformed) {
+  nsq::io_sim::VirtualClock clock;
+  nsq::io_sim::SimFileSystem fs{clock};
+  nsq::fuzz::NullLogger logger;
+  nsq::DiskQueueOptions o;
+  o.data_path = "/d";
+  fs.put_durable("/d/q.diskqueue.meta.dat", "3\n1,5\n9223372036854775807,0\n");
+  nsq::DiskQueue q("q", o, fs, clock, logger);
+  EXPECT_EQ(q.depth(), 0);
+  EXPECT_TRUE(q.put(std::string(30, 'x')).empty());
+  EXPECT_EQ(q.read_next(), std::string(30, 'x'));
+}
+
 }  // namespace
