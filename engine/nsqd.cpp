@@ -13,6 +13,9 @@ namespace nsq {
 
 NSQD::NSQD(Options options, Seams seams) : opts_(std::move(options)), seams_(seams) {
   scanner_ = std::make_unique<QueueScanner>(*this);
+  id_lease_ = std::make_unique<IdLease>(seams_.fs, seams_.clock,
+                                        id_lease_file_name(opts_.data_path.empty() ? "." : opts_.data_path),
+                                        [this](seam::LogLevel level, const std::string& line) { log(level, line); });
   start_time_s_ = seams_.clock.wall_ns() / kSecond;
 }
 
@@ -221,6 +224,9 @@ std::string NSQD::metadata_path() const {
 
 std::string NSQD::load_metadata() {
   if (seams_.fs == nullptr) return {};
+  // The ID floor first: topics restored below start their IDs above it.
+  if (std::string err = id_lease_->load(); !err.empty()) return err;
+  id_lease_->renew_now([](const seam::IoResult&) {});
   const std::string path = metadata_path();
   std::string text;
   if (seams_.fs->exists(path)) {
@@ -273,7 +279,24 @@ void NSQD::persist_metadata_now(std::function<void(const seam::IoResult&)> done)
     done({});
     return;
   }
-  write_metadata_now([this, done = std::move(done)] { done(metadata_result_); });
+  // Both nsqd.dat and the ID lease: serving before the lease is on disk could hand out IDs a crash forgets.
+  // nsqd.dat's failure is the one reported when both fail (it is nsqd's message).
+  struct Results {
+    seam::IoResult metadata, lease;
+    int remaining = 2;
+  };
+  auto results = std::make_shared<Results>();
+  auto finish = [results, done = std::move(done)] {
+    if (--results->remaining == 0) done(results->metadata.ok() ? results->lease : results->metadata);
+  };
+  id_lease_->renew_now([results, finish](const seam::IoResult& r) {
+    results->lease = r;
+    finish();
+  });
+  write_metadata_now([this, results, finish] {
+    results->metadata = metadata_result_;
+    finish();
+  });
 }
 
 void NSQD::write_metadata_now(std::function<void()> done) {

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/id_lease.h"
 #include "engine/options.h"
 #include "engine/seam/clock.h"
 #include "engine/seam/file_system.h"
@@ -105,6 +106,7 @@ class NSQD {
   const Options& options() const { return opts_; }
   Options& mutable_options() { return opts_; }
   seam::Clock& clock() { return seams_.clock; }
+  IdLease& id_lease() { return *id_lease_; }
   seam::Random& random() { return seams_.random; }
   seam::Logger& logger() { return seams_.logger; }
   QueueScanner& scanner() { return *scanner_; }
@@ -171,6 +173,7 @@ class NSQD {
   std::map<std::uint64_t, std::unique_ptr<Client>> clients_;
   std::vector<std::unique_ptr<Client>> dead_clients_;
   std::unique_ptr<QueueScanner> scanner_;
+  std::unique_ptr<IdLease> id_lease_;
   std::uint64_t last_client_id_ = 0;
   std::uint64_t topology_version_ = 0;
   std::int64_t start_time_s_ = 0;

@@ -15,6 +15,7 @@ struct Bugs {
   bool empty_keeps_client_in_flight = false;  // channel.cpp empty: clients keep their in-flight counts
   bool sync_skips_fsync = false;              // disk_queue.cpp start_sync: .meta written, data never fsynced
   bool close_drops_timing = false;            // nsqd.cpp save_timing: the timing side file is not written
+  bool ids_ignore_lease = false;              // guid.h GuidFactory: IDs start from the wall clock, not the lease
 };
 
 inline Bugs bugs;

@@ -13,7 +13,7 @@ Topic::Topic(NSQD& nsqd, std::string name)
       name_(std::move(name)),
       ephemeral_(is_ephemeral_name(name_)),
       started_(!nsqd.loading()),
-      guid_(nsqd.options().node_id) {
+      guid_(nsqd.options().node_id, &nsqd.id_lease()) {
   backend_ = nsqd_.make_backend(name_, ephemeral_);
   if (!ephemeral_) restored_timing_ = nsqd_.take_timing(name_);
   if (durable()) {

@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
       else if (b == "empty-keeps-client-in-flight") bugs.empty_keeps_client_in_flight = true;
       else if (b == "sync-skips-fsync") bugs.sync_skips_fsync = true;
       else if (b == "close-drops-timing") bugs.close_drops_timing = true;
+      else if (b == "ids-ignore-lease") bugs.ids_ignore_lease = true;
       else return usage("--plant: unknown bug");
       plant_args += " --plant " + b;
     } else if (arg == "--echo") {  // the pub/sub scenario's old spelling of --trace
