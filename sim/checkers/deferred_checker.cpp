@@ -17,10 +17,6 @@ class DeferredChecker final : public Checker {
     // Default mode after a crash: the record may be on disk twice, and the second one is sent whatever the
     // first is doing (durable mode drops such a duplicate while the first is in flight or deferred).
     if (cp.crashed && !m.durable()) return;
-    // A repeated message ID (see TopicInst::id_collisions): nsqd keys deadlines by ID, so one's can be taken
-    // by the other. Known limitation, shared with nsqd's IDs; reported, not judged.
-    const swarm::Msg& pm = m.msg(cp.msg);
-    if (!pm.id.empty() && m.topics()[pm.topic].id_collisions.count(pm.id) != 0) return;
     // A frame nsqd buffered before an ambiguous REQ (see Copy::ambiguous) is not a delivery of the deferral.
     if (cp.ambiguous && cp.ambiguous_conn == c.id && m.now() <= cp.ambiguous_until) return;
     // After a crash the deadline comes from a timing file written (as wall time) at some sync since the

@@ -25,10 +25,8 @@ class LivenessChecker final : public Checker {
       if (cp.state == swarm::CopyState::limbo) continue;
       // An #ephemeral channel over a small --mem-queue-size discards its overflow, as nsqd.
       if (m.chan(cp.chan).lossy) continue;
-      // A duplicate ID (see TopicInst::id_collisions), or a crashed copy whose last delivery was an untracked
-      // duplicate (its FIN refused): nsqd holding nothing more is checked below.
-      const swarm::Msg& pm = m.msg(cp.msg);
-      if (!pm.id.empty() && m.topics()[pm.topic].id_collisions.count(pm.id) != 0) continue;
+      // A crashed copy whose last delivery was an untracked duplicate (its FIN refused): nsqd holding nothing
+      // more is checked below.
       if (cp.crashed && cp.state == swarm::CopyState::in_flight) continue;
       if (cp.state == swarm::CopyState::finished || cp.state == swarm::CopyState::dropped) {
         if (cp.state == swarm::CopyState::finished && cp.fins_ok != 1 && !cp.crashed) {

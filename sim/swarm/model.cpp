@@ -338,6 +338,7 @@ void Model::apply_command(Conn& c, const Command& cmd, std::map<std::string, int
       cp.holder = c.id;
       c.held.insert(idx);
       cp.attempts = static_cast<std::uint16_t>(cp.attempts + 1);
+      cp.peak_attempts = std::max(cp.peak_attempts, cp.attempts);
       cp.ghost_conn = c.id;
       cp.ghost_attempts = cp.attempts;
       cp.ghost_optional = false;
@@ -469,9 +470,13 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
   if (msg.id.empty()) {
     msg.id = m->id;
     msg.timestamp = m->timestamp_ns;
-    if (auto prev = topics_[msg.topic].by_id.find(m->id);
-        prev != topics_[msg.topic].by_id.end() && prev->second != mi->second) {
-      topics_[msg.topic].id_collisions.insert(m->id);
+    // nsqd keys in-flight, deferred and timing state by ID; the ID lease (engine/id_lease.h) keeps a topic's
+    // IDs unique for the whole run: across restarts even when the wall clock steps back, and across a delete
+    // and re-creation of the topic.
+    auto [prev, fresh] = ids_by_topic_name_[ch.topic_name].emplace(m->id, mi->second);
+    if (!fresh && prev->second != mi->second) {
+      return fail("unique-ids", c.label + " got ID " + m->id + " on " + ch.topic_name + " for " + m->body +
+                                    ", already the ID of " + msgs_[prev->second].body);
     }
     topics_[msg.topic].by_id[m->id] = mi->second;
   }
@@ -485,6 +490,7 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
       ++cp.timeouts;
       ++ch.timeouts_inferred;
       cp.attempts = m->attempts;
+      cp.peak_attempts = std::max(cp.peak_attempts, cp.attempts);
       ++cp.deliveries;
     }
     if (m->attempts != cp.ghost_attempts && !(cp.ambiguous && m->attempts + 1 == cp.ghost_attempts)) {
@@ -515,6 +521,7 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
   cp.holder = c.id;
   c.held.insert(ci->second);
   cp.attempts = m->attempts;
+  cp.peak_attempts = std::max(cp.peak_attempts, cp.attempts);
   cp.last_write = now();
   cp.earliest_expiry = now() - obt(c) + c.msg_timeout_ns;
   ++cp.deliveries;

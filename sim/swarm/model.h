@@ -65,6 +65,9 @@ struct Copy {
   std::uint32_t chan = kNone;  // channel instance
   CopyState state = CopyState::queued;
   std::uint16_t attempts = 0;  // of its latest delivery
+  // The highest attempts any delivery had: after a crash, durable mode may still hold a record written then
+  // (e.g. by a clean restart's flush) behind an older one, and hand it back once the older one is FINished.
+  std::uint16_t peak_attempts = 0;
   std::uint64_t holder = 0;    // connection while in flight
   std::int64_t not_before = 0; // while deferred: due time
   std::int64_t last_write = 0;
@@ -138,9 +141,6 @@ struct TopicInst {
   std::uint64_t unanswered = 0;
   bool crash_lost = false;
   std::vector<std::uint32_t> limbo_pending;  // msgs the topic may still hold after a crash
-  // IDs two messages got (the wall clock stepped back across a restart: nsqd's IDs, like ours, are unique only
-  // while it does not). nsqd may then resolve or drop one for the other; liveness cannot be owed for them.
-  std::set<std::string> id_collisions;
 };
 
 struct Conn {
@@ -321,6 +321,7 @@ class Model final : public io_sim::ServerTap {
   std::vector<ChannelInst> chans_;
   std::vector<TopicInst> topics_;
   std::map<std::string, std::uint32_t> live_topics_;
+  std::map<std::string, std::map<std::string, std::uint32_t>> ids_by_topic_name_;  // topic -> ID -> msg
   std::map<std::string, std::uint32_t> msg_by_body_;
   std::map<std::uint64_t, Conn> conns_;
   std::map<std::string, std::uint64_t> by_label_;

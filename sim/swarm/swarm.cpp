@@ -65,7 +65,7 @@ class Swarm {
         chaos_(root_.fork("chaos")),
         net_(clock_, root_.fork("network"), &trace_, net_config(cfg)),
         fs_(clock_),
-        logger_(clock_, trace_, opts.echo_trace ? seam::LogLevel::info : seam::LogLevel::warn, false),
+        logger_(clock_, trace_, seam::LogLevel::warn, opts.echo_trace, seam::LogLevel::info),
         model_(clock_, Model::Limits{
                            .default_obt_ns = 250 * kMs,
                            .default_msg_timeout_ns = cfg.msg_timeout_ms * kMs,
@@ -81,6 +81,7 @@ class Swarm {
       lookupd_ = std::make_unique<FakeLookupd>(net_, kLookupdAddress, [this](std::uint64_t id) { model_.ignore_conn(id); });
     }
     start_engine();
+    serve_when_persisted("nsqd serving");
     listener_ = net_.listen(kAddress);
     listener_->start([this](std::unique_ptr<seam::Connection> conn) {
       if (restarting_ || !nsqd_) {
@@ -140,6 +141,7 @@ class Swarm {
   void begin_restart(bool clean);
   void finish_restart(bool clean);
   void disk_fault();
+  void serve_when_persisted(std::string what);
   void heal_disk();
   void publish_http(Agent& a, const std::string& topic, const std::vector<std::string>& bodies, bool mpub,
                     std::int64_t delay_ms);
@@ -275,8 +277,18 @@ void Swarm::finish_restart(bool clean) {
   }
   start_engine();
   model_.restarted(clean, cfg_.durable, *nsqd_);
-  note(std::string("nsqd back after ") + (clean ? "clean restart" : "crash"));
-  restarting_ = false;
+  serve_when_persisted(std::string("nsqd back after ") + (clean ? "clean restart" : "crash"));
+}
+
+// As the daemon's main: nsqd.dat and the message-ID lease are written before nsqd serves (see id_lease.h).
+void Swarm::serve_when_persisted(std::string what) {
+  restarting_ = true;
+  nsqd_->persist_metadata_now([this, what = std::move(what), engine = nsqd_.get()](const seam::IoResult& r) {
+    if (engine != nsqd_.get()) return;
+    if (!r.ok()) model_.fail("restart", "start-up persist failed: " + r.message);
+    note(what);
+    restarting_ = false;
+  });
 }
 
 // One disk fault window: write errors (sometimes short), a full disk, or failing fsyncs.
