@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <deque>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -17,14 +18,22 @@ class Trace {
  public:
   explicit Trace(std::size_t keep_lines = 400) : keep_(keep_lines) {}
 
-  void record(std::int64_t time_ns, std::string_view kind, std::string_view detail) {
-    for (int i = 0; i < 8; ++i) mix(static_cast<unsigned char>(static_cast<std::uint64_t>(time_ns) >> (8 * i)));
-    for (unsigned char c : kind) mix(c);
-    mix(0);
-    for (unsigned char c : detail) mix(c);
-    mix(0xff);
+  void record(std::int64_t time_ns, std::string_view kind, std::string_view detail) { record(time_ns, kind, {detail}); }
+  // The same as recording the concatenation of parts as the detail, without building it unless a line is kept.
+  void record(std::int64_t time_ns, std::string_view kind, std::initializer_list<std::string_view> parts) {
+    std::uint64_t h = hash_;
+    const auto t = static_cast<std::uint64_t>(time_ns);
+    for (int i = 0; i < 8; ++i) h = mix(h, static_cast<unsigned char>(t >> (8 * i)));
+    for (unsigned char c : kind) h = mix(h, c);
+    h = mix(h, 0);
+    for (std::string_view part : parts) {
+      for (unsigned char c : part) h = mix(h, c);
+    }
+    hash_ = mix(h, 0xff);
     ++events_;
     if (keep_ == 0 && !echo_) return;
+    std::string detail;
+    for (std::string_view part : parts) detail += part;
     std::string line = format_time(time_ns) + " " + std::string(kind) + " " + printable(detail, 160);
     if (echo_) std::fprintf(stderr, "%s\n", line.c_str());
     if (keep_ == 0) return;
@@ -68,10 +77,7 @@ class Trace {
   }
 
  private:
-  void mix(unsigned char c) {
-    hash_ ^= c;
-    hash_ *= 0x100000001b3ULL;
-  }
+  static std::uint64_t mix(std::uint64_t h, unsigned char c) { return (h ^ c) * 0x100000001b3ULL; }
 
   std::uint64_t hash_ = 0xcbf29ce484222325ULL;
   std::uint64_t events_ = 0;
