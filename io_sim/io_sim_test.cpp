@@ -324,6 +324,28 @@ TEST(SimLogger, LinesGoToTheTraceAndChangeTheHash) {
   EXPECT_NE(trace.tail().back().find("new client"), std::string::npos);
 }
 
+TEST(Trace, HashDependsOnTheBytesNotOnHowTheyWereSplit) {
+  auto hash_of = [](std::int64_t t, std::string_view kind, std::initializer_list<std::string_view> parts) {
+    Trace trace(0);
+    trace.record(t, kind, parts);
+    return trace.hash();
+  };
+  const std::string body = "17.srv a chunk of more than eight bytes";
+  const auto whole = hash_of(5, "net.data", {body});
+  EXPECT_EQ(hash_of(5, "net.data", {"17", ".srv", " ", "a chunk of more than eight bytes"}), whole);
+  EXPECT_EQ(hash_of(5, "net.data", {body.substr(0, 3), body.substr(3, 9), body.substr(12)}), whole);
+  EXPECT_NE(hash_of(6, "net.data", {body}), whole);                          // time counts
+  EXPECT_NE(hash_of(5, "net.dat", {"a" + body}), whole);                     // where kind ends counts
+  EXPECT_NE(hash_of(5, "net.data", {body + "x"}), whole);                    // every byte counts
+  EXPECT_NE(hash_of(5, "net.data", {std::string(body).replace(20, 1, "X")}), whole);
+  Trace two(0);
+  two.record(5, "a", "b");
+  const auto after_one = two.hash();
+  two.record(5, "a", "b");
+  EXPECT_NE(two.hash(), after_one);  // events accumulate
+  EXPECT_EQ(two.events(), 2u);
+}
+
 // ---------------------------------------------------------------------------------------------- dialer
 
 TEST(SimDialer, ConnectsLaterThroughTheNetworkAndRefusesWithoutListener) {
