@@ -1,5 +1,6 @@
 #include "io_sim/virtual_clock.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 #include <utility>
@@ -50,7 +51,7 @@ InlineTask VirtualClock::take(std::uint32_t heap_pos) {
     const Entry moved = heap_[last];
     heap_.pop_back();
     place(heap_pos, moved);
-    if (heap_pos > 0 && moved.before(heap_[(heap_pos - 1) / 2])) {
+    if (heap_pos > 0 && moved.before(heap_[(heap_pos - 1) / kArity])) {
       sift_up(heap_pos);
     } else {
       sift_down(heap_pos);
@@ -64,7 +65,7 @@ InlineTask VirtualClock::take(std::uint32_t heap_pos) {
 void VirtualClock::sift_up(std::size_t pos) {
   const Entry e = heap_[pos];
   while (pos > 0) {
-    const std::size_t parent = (pos - 1) / 2;
+    const std::size_t parent = (pos - 1) / kArity;
     if (!e.before(heap_[parent])) break;
     place(pos, heap_[parent]);
     pos = parent;
@@ -76,9 +77,13 @@ void VirtualClock::sift_down(std::size_t pos) {
   const Entry e = heap_[pos];
   const std::size_t n = heap_.size();
   for (;;) {
-    std::size_t child = 2 * pos + 1;
-    if (child >= n) break;
-    if (child + 1 < n && heap_[child + 1].before(heap_[child])) ++child;
+    const std::size_t first = kArity * pos + 1;
+    if (first >= n) break;
+    std::size_t child = first;
+    const std::size_t end = std::min(first + kArity, n);
+    for (std::size_t c = first + 1; c < end; ++c) {
+      if (heap_[c].before(heap_[child])) child = c;
+    }
     if (!heap_[child].before(e)) break;
     place(pos, heap_[child]);
     pos = child;

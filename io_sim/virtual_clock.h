@@ -56,7 +56,7 @@ class VirtualClock final : public seam::Clock {
   void stall(std::int64_t delta_ns) { now_ += delta_ns; }
 
  private:
-  // Pending timers live in slots_ (reused through free_); heap_ is a binary min-heap over (deadline, seq) whose
+  // Pending timers live in slots_ (reused through free_); heap_ is a 4-ary min-heap over (deadline, seq) whose
   // entries know their slot and whose slots know their heap position, so cancel() removes at once.
   // A TimerId is (generation << 32) | (slot + 1): a fired or cancelled id no longer matches its slot's
   // generation and is ignored. seq counts schedule_at calls and breaks deadline ties (FIFO).
@@ -72,6 +72,7 @@ class VirtualClock final : public seam::Clock {
     std::uint32_t heap_pos = kFree;
   };
   static constexpr std::uint32_t kFree = ~std::uint32_t{0};
+  static constexpr std::size_t kArity = 4;  // shallower than binary: pops (the common case) touch fewer levels
 
   InlineTask take(std::uint32_t heap_pos);  // removes heap_[heap_pos], frees its slot, returns its callback
   void place(std::size_t pos, const Entry& e) {
