@@ -202,7 +202,7 @@ class StatsChecker final : public Checker {
                      const swarm::ChannelInst& inst, const ChannelView& cs) {
     const std::int64_t now = m.now();
     std::int64_t certain_deferred = 0, certain_in_flight = 0, maybe_expired = 0;
-    for (const auto& [msg, idx] : inst.copies) {
+    for (std::uint32_t idx : inst.copy_list) {
       const swarm::Copy& cp = m.copy(idx);
       if (cp.state == swarm::CopyState::deferred && cp.not_before > now) ++certain_deferred;
       if (cp.ghost_conn != 0 && cp.ghost_optional) ++maybe_expired;

@@ -631,7 +631,14 @@ void Model::assign(std::uint32_t msg, std::uint32_t chan) {
     ++ch.deferred;
   }
   copies_.push_back(c);
-  ch.copies[msg] = static_cast<std::uint32_t>(copies_.size() - 1);
+  const auto idx = static_cast<std::uint32_t>(copies_.size() - 1);
+  auto [it, fresh] = ch.copies.try_emplace(msg, idx);
+  if (fresh) {
+    ch.copy_list.push_back(idx);
+  } else {  // assigned again (after a crash): the new copy takes the old one's place
+    *std::find(ch.copy_list.begin(), ch.copy_list.end(), it->second) = idx;
+    it->second = idx;
+  }
 }
 
 void Model::set_state(Copy& c, CopyState s) {

@@ -114,6 +114,7 @@ struct ChannelInst {
   std::uint64_t timeout_slack = 0;  // in flight and possibly expired when dropped
   std::uint64_t ambiguous = 0;      // copies marked Copy::ambiguous
   std::map<std::uint32_t, std::uint32_t> copies;  // msg -> copy
+  std::vector<std::uint32_t> copy_list;           // the same copies, as a vector for scans (checkers)
   // After a crash or a failed publish nsqd's counters for this channel can hold what the model cannot see
   // (replays, limbo copies): exact comparisons become bounds.
   bool inexact = false;
