@@ -20,13 +20,14 @@ seam::TimerId VirtualClock::schedule_task(std::int64_t deadline_ns, InlineTask f
   } else {
     slot = static_cast<std::uint32_t>(slots_.size());
     slots_.emplace_back();
+    heap_pos_.push_back(kFree);
   }
   Slot& s = slots_[slot];
   s.fn = std::move(fn);
   ++s.generation;
   if (s.generation == 0) s.generation = 1;  // wrapped: generation 0 would make an id of old "unknown" ids
   heap_.push_back(Entry{deadline_ns, ++last_seq_, slot});
-  s.heap_pos = static_cast<std::uint32_t>(heap_.size() - 1);
+  heap_pos_[slot] = static_cast<std::uint32_t>(heap_.size() - 1);
   sift_up(heap_.size() - 1);
   return (static_cast<seam::TimerId>(s.generation) << 32) | (static_cast<seam::TimerId>(slot) + 1);
 }
@@ -36,15 +37,15 @@ void VirtualClock::cancel(seam::TimerId id) {
   if (low == 0 || low > slots_.size()) return;
   const auto slot = static_cast<std::uint32_t>(low - 1);
   const Slot& s = slots_[slot];
-  if (s.heap_pos == kFree || s.generation != static_cast<std::uint32_t>(id >> 32)) return;
+  if (heap_pos_[slot] == kFree || s.generation != static_cast<std::uint32_t>(id >> 32)) return;
   // Destroy the callback only after the heap is consistent again: its captures' destructors may reenter us.
-  InlineTask dead = take(s.heap_pos);
+  InlineTask dead = take(heap_pos_[slot]);
 }
 
 InlineTask VirtualClock::take(std::uint32_t heap_pos) {
   const std::uint32_t slot = heap_[heap_pos].slot;
   InlineTask fn = std::move(slots_[slot].fn);
-  slots_[slot].heap_pos = kFree;
+  heap_pos_[slot] = kFree;
   free_.push_back(slot);
   const std::size_t last = heap_.size() - 1;
   if (heap_pos != last) {

@@ -69,7 +69,6 @@ class VirtualClock final : public seam::Clock {
   struct Slot {
     InlineTask fn;
     std::uint32_t generation = 0;
-    std::uint32_t heap_pos = kFree;
   };
   static constexpr std::uint32_t kFree = ~std::uint32_t{0};
   static constexpr std::size_t kArity = 4;  // shallower than binary: pops (the common case) touch fewer levels
@@ -77,7 +76,7 @@ class VirtualClock final : public seam::Clock {
   InlineTask take(std::uint32_t heap_pos);  // removes heap_[heap_pos], frees its slot, returns its callback
   void place(std::size_t pos, const Entry& e) {
     heap_[pos] = e;
-    slots_[e.slot].heap_pos = static_cast<std::uint32_t>(pos);
+    heap_pos_[e.slot] = static_cast<std::uint32_t>(pos);
   }
   void sift_up(std::size_t pos);
   void sift_down(std::size_t pos);
@@ -88,6 +87,7 @@ class VirtualClock final : public seam::Clock {
   std::uint64_t timers_run_ = 0;
   std::vector<Entry> heap_;
   std::vector<Slot> slots_;
+  std::vector<std::uint32_t> heap_pos_;  // per slot: its heap_ index, or kFree (apart from slots_: sifts touch it)
   std::vector<std::uint32_t> free_;
   Trace* trace_;
 };
