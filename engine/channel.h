@@ -80,6 +80,7 @@ class Channel {
   std::size_t in_flight_count() const { return in_flight_.size(); }
   std::size_t deferred_count() const { return deferred_.size(); }
   std::size_t client_count() const { return clients_.size(); }
+  const std::vector<Client*>& clients() const { return clients_; }  // what stats() reports, in its order
   std::uint64_t message_count() const { return message_count_; }
   std::uint64_t requeue_count() const { return requeue_count_; }
   std::uint64_t timeout_count() const { return timeout_count_; }

@@ -58,6 +58,15 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   // Closes the connection from the server side (channel deleted, shutdown).
   void force_close(std::string_view reason);
 
+  // The counters stats() reports, without building the rest of ClientStats (the simulator's checkers read them
+  // after every step).
+  const std::string& client_id() const { return client_id_; }
+  std::int64_t ready_count() const { return ready_count_; }
+  std::int64_t in_flight_count() const { return in_flight_count_; }
+  std::uint64_t message_count() const { return message_count_; }
+  std::uint64_t finish_count() const { return finish_count_; }
+  std::uint64_t requeue_count() const { return requeue_count_; }
+
   ClientStats stats() const;
 
   // seam::ConnectionHandler

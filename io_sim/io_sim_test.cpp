@@ -1,6 +1,7 @@
 // Unit tests of the simulated world itself: if these are wrong, every simulation result is suspect.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,56 @@ TEST(VirtualClock, CancelAndRunUntil) {
   clock.run_for(10 * kMs);
   EXPECT_EQ(fired, 110);
   EXPECT_FALSE(clock.run_next());
+}
+
+TEST(VirtualClock, MatchesAnOrderedMapUnderRandomScheduleCancelAndStall) {
+  // The reference: pending timers in a map ordered by (deadline, scheduling order).
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Prng rng(seed);
+    VirtualClock clock;
+    std::map<std::pair<std::int64_t, int>, seam::TimerId> expected;
+    std::vector<std::pair<seam::TimerId, std::pair<std::int64_t, int>>> live;  // may include fired ones
+    std::vector<int> ran;
+    std::vector<int> expected_ran;
+    int next = 0;
+    auto schedule = [&] {
+      const int n = next++;
+      const std::int64_t deadline = clock.now_ns() + rng.range(0, 50) * (rng.chance(1, 4) ? 0 : kMs);
+      const std::int64_t effective = std::max(deadline, clock.now_ns());
+      const seam::TimerId id = clock.schedule_at(deadline, [&ran, n] { ran.push_back(n); });
+      expected.emplace(std::make_pair(effective, n), id);
+      live.emplace_back(id, std::make_pair(effective, n));
+    };
+    for (int i = 0; i < 3000; ++i) {
+      const auto op = rng.range(0, 9);
+      if (op < 5) {
+        schedule();
+      } else if (op < 7 && !live.empty()) {
+        const auto pick = static_cast<std::size_t>(rng.range(0, static_cast<std::int64_t>(live.size()) - 1));
+        clock.cancel(live[pick].first);  // a fired one is ignored
+        expected.erase(live[pick].second);
+        live.erase(live.begin() + static_cast<std::ptrdiff_t>(pick));
+      } else if (op < 9) {
+        if (expected.empty()) {
+          EXPECT_FALSE(clock.run_next());
+          continue;
+        }
+        const auto first = expected.begin();
+        expected_ran.push_back(first->first.second);
+        const std::int64_t at = std::max(first->first.first, clock.now_ns());
+        expected.erase(first);
+        ASSERT_TRUE(clock.run_next());
+        EXPECT_EQ(clock.now_ns(), at);
+      } else {
+        clock.stall(rng.range(0, 20) * kMs);  // overdue timers then run in deadline order, late
+      }
+      ASSERT_EQ(clock.pending(), expected.size());
+      if (!expected.empty()) {
+        EXPECT_EQ(clock.next_deadline(), expected.begin()->first.first);
+      }
+    }
+    EXPECT_EQ(ran, expected_ran) << "seed " << seed;
+  }
 }
 
 TEST(VirtualClock, RunUntilIdleStopsAtTheLimitForPeriodicTimers) {
@@ -322,6 +373,28 @@ TEST(SimLogger, LinesGoToTheTraceAndChangeTheHash) {
   EXPECT_NE(trace.hash(), h0);
   ASSERT_EQ(trace.tail().size(), 1u);
   EXPECT_NE(trace.tail().back().find("new client"), std::string::npos);
+}
+
+TEST(Trace, HashDependsOnTheBytesNotOnHowTheyWereSplit) {
+  auto hash_of = [](std::int64_t t, std::string_view kind, std::initializer_list<std::string_view> parts) {
+    Trace trace(0);
+    trace.record(t, kind, parts);
+    return trace.hash();
+  };
+  const std::string body = "17.srv a chunk of more than eight bytes";
+  const auto whole = hash_of(5, "net.data", {body});
+  EXPECT_EQ(hash_of(5, "net.data", {"17", ".srv", " ", "a chunk of more than eight bytes"}), whole);
+  EXPECT_EQ(hash_of(5, "net.data", {body.substr(0, 3), body.substr(3, 9), body.substr(12)}), whole);
+  EXPECT_NE(hash_of(6, "net.data", {body}), whole);                          // time counts
+  EXPECT_NE(hash_of(5, "net.dat", {"a" + body}), whole);                     // where kind ends counts
+  EXPECT_NE(hash_of(5, "net.data", {body + "x"}), whole);                    // every byte counts
+  EXPECT_NE(hash_of(5, "net.data", {std::string(body).replace(20, 1, "X")}), whole);
+  Trace two(0);
+  two.record(5, "a", "b");
+  const auto after_one = two.hash();
+  two.record(5, "a", "b");
+  EXPECT_NE(two.hash(), after_one);  // events accumulate
+  EXPECT_EQ(two.events(), 2u);
 }
 
 // ---------------------------------------------------------------------------------------------- dialer

@@ -1,6 +1,8 @@
 #include "io_sim/sim_network.h"
 
 #include <algorithm>
+#include <charconv>
+#include <deque>
 #include <utility>
 
 #include "io_sim/trace.h"
@@ -19,6 +21,11 @@ struct SimNetwork::Side {
   bool eof_sent = false;
   std::int64_t last_arrival = 0;  // arrival time of the latest chunk sent from here: keeps chunks in order
   std::size_t in_transit = 0;     // bytes sent from here, not yet arrived
+  // Those bytes, oldest first, from transit_head on, cut as transit_chunks: chunks from one end arrive in
+  // order (arrival_time never goes back), so each arrival timer takes the front chunk.
+  std::string transit;
+  std::size_t transit_head = 0;
+  std::deque<std::size_t> transit_chunks;
   std::string held;               // arrived, not yet handed to on_read
   bool eof_arrived = false;
   std::string fail_reason;  // non-empty: report on_closed(fail_reason) once started
@@ -38,6 +45,14 @@ namespace {
 int peer_of(int s) { return 1 - s; }
 std::string conn_name(std::uint64_t id, int s) { return std::to_string(id) + (s == 0 ? ".srv" : ".cli"); }
 }  // namespace
+
+template <typename F>
+void SimNetwork::schedule(std::int64_t at, F&& fn) {
+  // Timers may outlive the network (the clock is usually destroyed last); they then do nothing.
+  clock_.schedule_task(at, [alive = std::weak_ptr<int>(alive_), fn = std::forward<F>(fn)]() mutable {
+    if (!alive.expired()) fn();
+  });
+}
 
 // ---------------------------------------------------------------------------------------------- handles
 
@@ -99,16 +114,18 @@ void SimNetwork::trace(std::string_view kind, std::string_view detail) {
   if (trace_ != nullptr) trace_->record(clock_.now_ns(), kind, detail);
 }
 
-void SimNetwork::schedule(std::int64_t at, std::function<void()> fn) {
-  // Timers may outlive the network (the clock is usually destroyed last); they then do nothing.
-  clock_.schedule_at(at, [alive = std::weak_ptr<int>(alive_), fn = std::move(fn)] {
-    if (!alive.expired()) fn();
-  });
-}
-
-SimNetwork::Pipe* SimNetwork::find(std::uint64_t id) {
-  auto it = pipes_.find(id);
-  return it == pipes_.end() ? nullptr : it->second.get();
+// "<id>.srv" / "<id>.cli" (conn_name), then " <detail>" if there is one, hashed without building the string.
+void SimNetwork::trace_end(std::string_view kind, std::uint64_t id, int s, const std::string_view* detail) {
+  if (trace_ == nullptr) return;
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, id);
+  const std::string_view num(buf, static_cast<std::size_t>(r.ptr - buf));
+  const std::string_view end = s == 0 ? ".srv" : ".cli";
+  if (detail == nullptr) {
+    trace_->record(clock_.now_ns(), kind, {num, end});
+  } else {
+    trace_->record(clock_.now_ns(), kind, {num, end, " ", *detail});
+  }
 }
 
 std::int64_t SimNetwork::arrival_time(Side& from) {
@@ -149,7 +166,8 @@ std::unique_ptr<SimConnection> SimNetwork::connect(const std::string& address, c
   const std::string local = from_host + ":" + std::to_string(next_ephemeral_port_++);
   auto client = std::make_unique<SimConnection>(*this, id, 1, address);
   pipe->side[1].handle = client.get();
-  pipes_.emplace(id, std::move(pipe));
+  if (pipes_.size() <= id) pipes_.resize(id + 1);
+  pipes_[id] = std::move(pipe);
   trace("net.connect", std::to_string(id) + " " + local + " -> " + address);
   schedule(clock_.now_ns() + rng_.range(config_.min_latency_ns, config_.max_latency_ns),
            [this, id, local] { accept(id, local); });
@@ -193,14 +211,18 @@ void SimNetwork::write(std::uint64_t id, int s, std::string&& bytes) {
   if (s == 0 && tap_ != nullptr) tap_->server_write(id, bytes);
   Side& me = p->side[s];
   if (me.closed || me.dead || me.eof_sent) return;
-  me.outq += bytes;
+  if (me.outq.empty()) {
+    me.outq = std::move(bytes);
+  } else {
+    me.outq += bytes;
+  }
   // Never inline: the seam forbids callbacks from inside write().
   schedule_transmit(id, s);
 }
 
 std::size_t SimNetwork::pending_bytes(std::uint64_t id, int s) const {
-  auto it = pipes_.find(id);
-  return it == pipes_.end() ? 0 : it->second->side[s].outq.size();
+  const Pipe* p = find(id);
+  return p == nullptr ? 0 : p->side[s].outq.size();
 }
 
 void SimNetwork::schedule_transmit(std::uint64_t id, int s) {
@@ -240,13 +262,20 @@ void SimNetwork::transmit(std::uint64_t id, int s) {
                           ? static_cast<std::size_t>(rng_.range(1, static_cast<std::int64_t>(config_.max_small_chunk)))
                           : static_cast<std::size_t>(rng_.range(1, static_cast<std::int64_t>(config_.max_segment)));
     len = std::min(len, n - off);
-    std::string chunk = me.outq.substr(off, len);
     off += len;
     me.in_transit += len;
+    me.transit_chunks.push_back(len);
     const int to = peer_of(s);
-    schedule(arrival_time(me), [this, id, to, chunk = std::move(chunk)]() mutable { arrive(id, to, std::move(chunk)); });
+    schedule(arrival_time(me), [this, id, to] { arrive(id, to); });
   }
-  me.outq.erase(0, n);
+  if (n > 0) {
+    if (me.transit_head == me.transit.size()) {
+      me.transit.clear();
+      me.transit_head = 0;
+    }
+    me.transit.append(me.outq, 0, n);
+    me.outq.erase(0, n);
+  }
   if (!me.outq.empty()) return;  // window full: the peer's next read kicks us
   if (me.closed) {
     send_eof(*p, s);
@@ -264,18 +293,30 @@ void SimNetwork::send_eof(Pipe& p, int s) {
   schedule(arrival_time(me), [this, id, to] { arrive_eof(id, to); });
 }
 
-void SimNetwork::arrive(std::uint64_t id, int to, std::string chunk) {
+void SimNetwork::arrive(std::uint64_t id, int to) {
   Pipe* p = find(id);
   if (p == nullptr) return;
   Side& me = p->side[to];
   Side& from = p->side[peer_of(to)];
-  from.in_transit -= std::min(from.in_transit, chunk.size());
-  if (me.closed || me.dead) {
-    kick(id, peer_of(to));
-    return;  // nobody reads a closed end; the data is lost as with a real RST
+  const std::size_t len = from.transit_chunks.front();
+  from.transit_chunks.pop_front();
+  const std::string_view chunk(from.transit.data() + from.transit_head, len);
+  from.transit_head += len;
+  from.in_transit -= std::min(from.in_transit, len);
+  const bool lost = me.closed || me.dead;  // nobody reads a closed end; the data is lost as with a real RST
+  if (!lost) {
+    trace_end("net.data", id, peer_of(to), &chunk);
+    me.held += chunk;
   }
-  trace("net.data", conn_name(id, peer_of(to)) + " " + chunk);
-  me.held += chunk;
+  // Compact once the consumed front outweighs what is still in transit (amortised O(1) per byte).
+  if (from.transit_head > 4096 && from.transit_head * 2 > from.transit.size()) {
+    from.transit.erase(0, from.transit_head);
+    from.transit_head = 0;
+  }
+  if (lost) {
+    kick(id, peer_of(to));
+    return;
+  }
   deliver(id, to);
 }
 
@@ -284,7 +325,7 @@ void SimNetwork::arrive_eof(std::uint64_t id, int to) {
   if (p == nullptr) return;
   Side& me = p->side[to];
   if (me.closed || me.dead) return;
-  trace("net.eof", conn_name(id, peer_of(to)));
+  trace_end("net.eof", id, peer_of(to));
   me.eof_arrived = true;
   deliver(id, to);
 }
@@ -398,7 +439,7 @@ void SimNetwork::maybe_collect(std::uint64_t id) {
   for (const Side& side : p->side) {
     if (side.handle != nullptr) return;
   }
-  pipes_.erase(id);
+  pipes_[id].reset();
 }
 
 void SimNetwork::reset(std::uint64_t conn_id) {
@@ -426,7 +467,9 @@ void SimNetwork::set_partitioned(bool partitioned) {
 
 std::vector<std::uint64_t> SimNetwork::connection_ids() const {
   std::vector<std::uint64_t> ids;
-  for (const auto& [id, pipe] : pipes_) ids.push_back(id);
+  for (const auto& pipe : pipes_) {
+    if (pipe) ids.push_back(pipe->id);
+  }
   return ids;
 }
 

@@ -162,13 +162,15 @@ class SimNetwork {
   void handle_destroyed(std::uint64_t id, int s);
   void unregister_listener(SimListener* listener);
 
-  Pipe* find(std::uint64_t id);
-  void schedule(std::int64_t at, std::function<void()> fn);
+  Pipe* find(std::uint64_t id) { return id < pipes_.size() ? pipes_[id].get() : nullptr; }
+  const Pipe* find(std::uint64_t id) const { return id < pipes_.size() ? pipes_[id].get() : nullptr; }
+  template <typename F>
+  void schedule(std::int64_t at, F&& fn);
   void accept(std::uint64_t id, std::string address);
   void schedule_transmit(std::uint64_t id, int s);
   void transmit(std::uint64_t id, int s);
   void send_eof(Pipe& p, int s);
-  void arrive(std::uint64_t id, int to, std::string chunk);
+  void arrive(std::uint64_t id, int to);
   void arrive_eof(std::uint64_t id, int to);
   void schedule_delivery(std::uint64_t id, int s);
   void deliver(std::uint64_t id, int s);
@@ -177,13 +179,14 @@ class SimNetwork {
   void maybe_collect(std::uint64_t id);
   std::int64_t arrival_time(Side& from);
   void trace(std::string_view kind, std::string_view detail);
+  void trace_end(std::string_view kind, std::uint64_t id, int s, const std::string_view* detail = nullptr);
 
   VirtualClock& clock_;
   Prng rng_;
   Trace* trace_;
   NetworkConfig config_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // handles and timers check it before touching us
-  std::map<std::uint64_t, std::unique_ptr<Pipe>> pipes_;
+  std::vector<std::unique_ptr<Pipe>> pipes_;  // by id (ids are never reused; slot 0 unused); null once collected
   std::map<std::string, SimListener*> listeners_;
   std::uint64_t last_pipe_id_ = 0;
   int next_port_ = 20000;

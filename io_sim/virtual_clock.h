@@ -5,12 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
-#include <queue>
 #include <vector>
 
 #include "engine/seam/clock.h"
+#include "io_sim/inline_task.h"
 
 namespace nsq::io_sim {
 
@@ -27,8 +26,12 @@ class VirtualClock final : public seam::Clock {
 
   std::int64_t now_ns() const override { return now_; }
   std::int64_t wall_ns() const override { return kEpochWallNs + (now_ - kStartNs) + wall_skew_; }
-  seam::TimerId schedule_at(std::int64_t deadline_ns, std::function<void()> fn) override;
+  seam::TimerId schedule_at(std::int64_t deadline_ns, std::function<void()> fn) override {
+    return schedule_task(deadline_ns, InlineTask(std::move(fn)));
+  }
   void cancel(seam::TimerId id) override;
+  // The same as schedule_at for io_sim's own timers, without std::function's allocation for small captures.
+  seam::TimerId schedule_task(std::int64_t deadline_ns, InlineTask fn);
 
   // Runs the earliest pending timer (advancing time to its deadline). False if nothing is pending.
   bool run_next();
@@ -38,8 +41,11 @@ class VirtualClock final : public seam::Clock {
   // Runs until no timer is pending or limit timers ran. Returns timers run.
   std::size_t run_until_idle(std::size_t limit);
 
-  std::size_t pending() const { return fns_.size(); }
-  std::optional<std::int64_t> next_deadline();
+  std::size_t pending() const { return heap_.size(); }
+  std::optional<std::int64_t> next_deadline() const {
+    if (heap_.empty()) return std::nullopt;
+    return heap_.front().deadline;
+  }
   std::uint64_t timers_run() const { return timers_run_; }
 
   // Fault hook: the wall clock jumps by delta (NTP step, VM migration). Monotonic time is unaffected, as on a
@@ -50,20 +56,39 @@ class VirtualClock final : public seam::Clock {
   void stall(std::int64_t delta_ns) { now_ += delta_ns; }
 
  private:
+  // Pending timers live in slots_ (reused through free_); heap_ is a 4-ary min-heap over (deadline, seq) whose
+  // entries know their slot and whose slots know their heap position, so cancel() removes at once.
+  // A TimerId is (generation << 32) | (slot + 1): a fired or cancelled id no longer matches its slot's
+  // generation and is ignored. seq counts schedule_at calls and breaks deadline ties (FIFO).
   struct Entry {
     std::int64_t deadline;
-    seam::TimerId id;  // ids increase with scheduling order, so they double as the tie-breaker
-    bool operator>(const Entry& o) const { return deadline != o.deadline ? deadline > o.deadline : id > o.id; }
+    std::uint64_t seq;
+    std::uint32_t slot;
+    bool before(const Entry& o) const { return deadline != o.deadline ? deadline < o.deadline : seq < o.seq; }
   };
-  void drop_cancelled();
+  struct Slot {
+    InlineTask fn;
+    std::uint32_t generation = 0;
+  };
+  static constexpr std::uint32_t kFree = ~std::uint32_t{0};
+  static constexpr std::size_t kArity = 4;  // shallower than binary: pops (the common case) touch fewer levels
+
+  InlineTask take(std::uint32_t heap_pos);  // removes heap_[heap_pos], frees its slot, returns its callback
+  void place(std::size_t pos, const Entry& e) {
+    heap_[pos] = e;
+    heap_pos_[e.slot] = static_cast<std::uint32_t>(pos);
+  }
+  void sift_up(std::size_t pos);
+  void sift_down(std::size_t pos);
 
   std::int64_t now_ = kStartNs;
   std::int64_t wall_skew_ = 0;
-  seam::TimerId last_id_ = seam::kNoTimer;
+  std::uint64_t last_seq_ = 0;
   std::uint64_t timers_run_ = 0;
-  // Cancelled timers stay in the heap and are skipped when they surface; fns_ is the source of truth.
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
-  std::map<seam::TimerId, std::function<void()>> fns_;
+  std::vector<Entry> heap_;
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> heap_pos_;  // per slot: its heap_ index, or kFree (apart from slots_: sifts touch it)
+  std::vector<std::uint32_t> free_;
   Trace* trace_;
 };
 

@@ -2,7 +2,8 @@
 //  exact:   topic message_count and depth; channel message_count, requeue_count, and depth + in_flight + deferred
 //           (every copy handed to the channel and neither finished nor dropped is somewhere in it)
 //  bounded: deferred <= copies the model has deferred; timeout_count >= timeouts the model inferred
-// and every 100 ms of virtual time, from NSQD::stats() itself:
+// and every 100 ms of virtual time, from the counters NSQD::stats() reports (read from the channels and clients
+// directly; every 10th time, and at the end, through NSQD::stats() itself, the /stats path):
 //  bounded: deferred >= copies certainly not yet due; in_flight >= copies certainly in flight;
 //           timeout_count <= inferred + copies that may have expired
 //  exact:   per connection ready_count (latest RDY processed), finish_count, requeue_count
@@ -10,6 +11,7 @@
 #include "sim/checkers/checkers.h"
 
 #include "engine/channel.h"
+#include "engine/client.h"
 #include "engine/nsqd.h"
 #include "engine/topic.h"
 
@@ -102,11 +104,15 @@ class StatsChecker final : public Checker {
     }
     if (m.now() >= next_full_) {
       next_full_ = m.now() + 100'000'000;
-      full_check(mm, nsqd);
+      if (++full_checks_ % 10 == 0) {
+        full_check_from_stats(mm, nsqd);
+      } else {
+        full_check_live(mm);
+      }
     }
   }
 
-  void at_end(const swarm::Model& m, NSQD& nsqd) override { full_check(const_cast<swarm::Model&>(m), nsqd); }
+  void at_end(const swarm::Model& m, NSQD& nsqd) override { full_check_from_stats(const_cast<swarm::Model&>(m), nsqd); }
 
  private:
   // The live (topic, channels) pairs present in both the model and nsqd, with nsqd's objects: rebuilt only when
@@ -142,8 +148,18 @@ class StatsChecker final : public Checker {
   std::uint64_t watched_version_ = ~std::uint64_t{0};
   std::uint64_t watched_epoch_ = ~std::uint64_t{0};
 
-  void full_check(swarm::Model& m, NSQD& nsqd) {
-    const std::int64_t now = m.now();
+  // What the full check compares, from either source.
+  struct ClientView {
+    const std::string* client_id;
+    std::int64_t ready_count, in_flight_count;
+    std::uint64_t message_count, finish_count, requeue_count;
+  };
+  struct ChannelView {
+    std::int64_t depth, in_flight_count, deferred_count;
+    std::uint64_t timeout_count;
+  };
+
+  void full_check_from_stats(swarm::Model& m, NSQD& nsqd) {
     for (const TopicStats& ts : nsqd.stats({}, {}, true)) {
       const swarm::TopicInst* ti = m.live_topic(ts.topic_name);
       if (ti == nullptr) continue;
@@ -152,77 +168,110 @@ class StatsChecker final : public Checker {
         if (it == ti->channels.end()) continue;
         const swarm::ChannelInst& inst = m.chan(it->second);
         if (inst.inexact || inst.lossy) continue;
-        std::int64_t certain_deferred = 0, certain_in_flight = 0, maybe_expired = 0;
-        for (const auto& [msg, idx] : inst.copies) {
-          const swarm::Copy& cp = m.copy(idx);
-          if (cp.state == swarm::CopyState::deferred && cp.not_before > now) ++certain_deferred;
-          if (cp.ghost_conn != 0 && cp.ghost_optional) ++maybe_expired;
-          if (cp.state == swarm::CopyState::in_flight) {
-            if (cp.earliest_expiry > now && !cp.ambiguous) {
-              ++certain_in_flight;
-            } else {
-              ++maybe_expired;
-            }
-          }
-        }
-        const std::string where = "stats " + ts.topic_name + "/" + cs.channel_name + " ";
-        // (--durable: a deferred copy waits on the channel's disk queue, counted in depth, until it is read back.)
-        if (cs.deferred_count + cs.depth < certain_deferred) {
-          m.fail(name(), where + "deferred_count " + std::to_string(cs.deferred_count) + " + depth " +
-                             std::to_string(cs.depth) + " < " + std::to_string(certain_deferred) +
-                             " certainly deferred");
-        }
-        if (cs.in_flight_count < certain_in_flight) {
-          m.fail(name(), where + "in_flight_count " + std::to_string(cs.in_flight_count) + " < " +
-                             std::to_string(certain_in_flight) + " certainly in flight");
-        }
-        const std::uint64_t max_timeouts =
-            inst.timeouts_inferred + inst.timeout_slack + inst.ambiguous + static_cast<std::uint64_t>(maybe_expired);
-        if (cs.timeout_count > max_timeouts) {
-          m.fail(name(), where + "timeout_count " + std::to_string(cs.timeout_count) + " > " +
-                             std::to_string(max_timeouts) + " possible");
-        }
+        clients_.clear();
         for (const ClientStats& cl : cs.clients) {
-          const swarm::Conn* cp = m.conn_by_label(cl.client_id);
-          if (cp == nullptr) continue;
-          const swarm::Conn& conn = *cp;
-          const std::int64_t rdy = conn.rdy.empty() ? 0 : conn.rdy.back().second;
-          const std::string who = where + "client " + conn.label + " ";
-          if (cl.ready_count != rdy) {
-            m.fail(name(), who + "ready_count " + std::to_string(cl.ready_count) + ", model " + std::to_string(rdy));
-          }
-          if (cl.finish_count != conn.fins_ok) {
-            m.fail(name(), who + "finish_count " + std::to_string(cl.finish_count) + ", model " +
-                               std::to_string(conn.fins_ok));
-          }
-          if (cl.requeue_count != conn.reqs_ok) {
-            m.fail(name(), who + "requeue_count " + std::to_string(cl.requeue_count) + ", model " +
-                               std::to_string(conn.reqs_ok));
-          }
-          // The connection's in-flight count: at least what it certainly holds; at most what it may hold
-          // (held in the model, possibly expired included, plus deliveries nsqd has not written yet).
-          std::int64_t certain = 0;
-          for (std::uint32_t idx : conn.held) {
-            const swarm::Copy& h = m.copy(idx);
-            if (h.earliest_expiry > now && !h.ambiguous && !h.crashed) ++certain;
-          }
-          const auto unwritten =
-              cl.message_count > conn.messages ? static_cast<std::int64_t>(cl.message_count - conn.messages) : 0;
-          const auto may_hold =
-              static_cast<std::int64_t>(conn.held.size()) + unwritten + static_cast<std::int64_t>(inst.ambiguous);
-          if (cl.in_flight_count < certain || cl.in_flight_count > may_hold) {
-            m.fail(name(), who + "in_flight_count " + std::to_string(cl.in_flight_count) + " outside [" +
-                               std::to_string(certain) + ", " + std::to_string(may_hold) + "]");
-          }
-          if (cl.message_count < conn.messages) {
-            m.fail(name(), who + "message_count " + std::to_string(cl.message_count) + " < " +
-                               std::to_string(conn.messages) + " written");
-          }
+          clients_.push_back(ClientView{&cl.client_id, cl.ready_count, cl.in_flight_count, cl.message_count,
+                                        cl.finish_count, cl.requeue_count});
         }
+        check_channel(m, ts.topic_name, cs.channel_name, inst,
+                      ChannelView{cs.depth, cs.in_flight_count, cs.deferred_count, cs.timeout_count});
       }
     }
   }
 
+  // The same pairs as NSQD::stats() joined with the model by name (watched_ is current: after_step refreshed it).
+  void full_check_live(swarm::Model& m) {
+    for (const Watched& w : watched_) {
+      const swarm::TopicInst& ti = m.topics()[w.topic];
+      for (const auto& [ci, ch] : w.chans) {
+        const swarm::ChannelInst& inst = m.chan(ci);
+        if (inst.inexact || inst.lossy) continue;
+        clients_.clear();
+        for (const Client* cl : ch->clients()) {
+          clients_.push_back(ClientView{&cl->client_id(), cl->ready_count(), cl->in_flight_count(),
+                                        cl->message_count(), cl->finish_count(), cl->requeue_count()});
+        }
+        check_channel(m, ti.name, inst.name, inst,
+                      ChannelView{ch->depth(), static_cast<std::int64_t>(ch->in_flight_count()),
+                                  static_cast<std::int64_t>(ch->deferred_count()), ch->timeout_count()});
+      }
+    }
+  }
+
+  void check_channel(swarm::Model& m, const std::string& topic_name, const std::string& channel_name,
+                     const swarm::ChannelInst& inst, const ChannelView& cs) {
+    const std::int64_t now = m.now();
+    std::int64_t certain_deferred = 0, certain_in_flight = 0, maybe_expired = 0;
+    for (std::uint32_t idx : inst.copy_list) {
+      const swarm::Copy& cp = m.copy(idx);
+      if (cp.state == swarm::CopyState::deferred && cp.not_before > now) ++certain_deferred;
+      if (cp.ghost_conn != 0 && cp.ghost_optional) ++maybe_expired;
+      if (cp.state == swarm::CopyState::in_flight) {
+        if (cp.earliest_expiry > now && !cp.ambiguous) {
+          ++certain_in_flight;
+        } else {
+          ++maybe_expired;
+        }
+      }
+    }
+    auto where = [&] { return "stats " + topic_name + "/" + channel_name + " "; };
+    // (--durable: a deferred copy waits on the channel's disk queue, counted in depth, until it is read back.)
+    if (cs.deferred_count + cs.depth < certain_deferred) {
+      m.fail(name(), where() + "deferred_count " + std::to_string(cs.deferred_count) + " + depth " +
+                         std::to_string(cs.depth) + " < " + std::to_string(certain_deferred) +
+                         " certainly deferred");
+    }
+    if (cs.in_flight_count < certain_in_flight) {
+      m.fail(name(), where() + "in_flight_count " + std::to_string(cs.in_flight_count) + " < " +
+                         std::to_string(certain_in_flight) + " certainly in flight");
+    }
+    const std::uint64_t max_timeouts =
+        inst.timeouts_inferred + inst.timeout_slack + inst.ambiguous + static_cast<std::uint64_t>(maybe_expired);
+    if (cs.timeout_count > max_timeouts) {
+      m.fail(name(), where() + "timeout_count " + std::to_string(cs.timeout_count) + " > " +
+                         std::to_string(max_timeouts) + " possible");
+    }
+    for (const ClientView& cl : clients_) {
+      const swarm::Conn* cp = m.conn_by_label(*cl.client_id);
+      if (cp == nullptr) continue;
+      const swarm::Conn& conn = *cp;
+      const std::int64_t rdy = conn.rdy.empty() ? 0 : conn.rdy.back().second;
+      auto who = [&] { return where() + "client " + conn.label + " "; };
+      if (cl.ready_count != rdy) {
+        m.fail(name(), who() + "ready_count " + std::to_string(cl.ready_count) + ", model " + std::to_string(rdy));
+      }
+      if (cl.finish_count != conn.fins_ok) {
+        m.fail(name(), who() + "finish_count " + std::to_string(cl.finish_count) + ", model " +
+                           std::to_string(conn.fins_ok));
+      }
+      if (cl.requeue_count != conn.reqs_ok) {
+        m.fail(name(), who() + "requeue_count " + std::to_string(cl.requeue_count) + ", model " +
+                           std::to_string(conn.reqs_ok));
+      }
+      // The connection's in-flight count: at least what it certainly holds; at most what it may hold
+      // (held in the model, possibly expired included, plus deliveries nsqd has not written yet).
+      std::int64_t certain = 0;
+      for (std::uint32_t idx : conn.held) {
+        const swarm::Copy& h = m.copy(idx);
+        if (h.earliest_expiry > now && !h.ambiguous && !h.crashed) ++certain;
+      }
+      const auto unwritten =
+          cl.message_count > conn.messages ? static_cast<std::int64_t>(cl.message_count - conn.messages) : 0;
+      const auto may_hold =
+          static_cast<std::int64_t>(conn.held.size()) + unwritten + static_cast<std::int64_t>(inst.ambiguous);
+      if (cl.in_flight_count < certain || cl.in_flight_count > may_hold) {
+        m.fail(name(), who() + "in_flight_count " + std::to_string(cl.in_flight_count) + " outside [" +
+                           std::to_string(certain) + ", " + std::to_string(may_hold) + "]");
+      }
+      if (cl.message_count < conn.messages) {
+        m.fail(name(), who() + "message_count " + std::to_string(cl.message_count) + " < " +
+                           std::to_string(conn.messages) + " written");
+      }
+    }
+  }
+
+  std::vector<ClientView> clients_;  // reused
+  std::uint64_t full_checks_ = 0;
   std::int64_t next_full_ = 0;
 };
 

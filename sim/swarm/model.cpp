@@ -44,8 +44,27 @@ void Model::say(const std::string& what) const {
 }
 
 const Conn* Model::conn(std::uint64_t id) const {
+  if (id < kIndexedConns) return id < conn_index_.size() ? conn_index_[id] : nullptr;
   auto it = conns_.find(id);
   return it == conns_.end() ? nullptr : &it->second;
+}
+
+Conn& Model::conn_at(std::uint64_t id) {
+  if (id < conn_index_.size() && conn_index_[id] != nullptr) return *conn_index_[id];
+  Conn& c = conns_[id];  // map nodes never move, and the model never forgets a connection
+  if (id < kIndexedConns) {
+    if (conn_index_.size() <= id) conn_index_.resize(id + 1, nullptr);
+    conn_index_[id] = &c;
+  }
+  return c;
+}
+
+void Model::apply_step() {
+  // applying_ keeps its capacity from step to step; apply() never adds to step_ (only the network taps do).
+  applying_.swap(step_);
+  events_ += applying_.size();
+  for (Event& e : applying_) apply(e, applying_);
+  applying_.clear();
 }
 
 std::uint64_t Model::unresolved() const {
@@ -85,7 +104,7 @@ std::int64_t Model::rdy_max(const Conn& c, std::int64_t from, std::int64_t to) c
 
 void Model::register_conn(std::uint64_t conn_id, std::string label, std::int64_t obt_ns,
                           std::int64_t msg_timeout_ns) {
-  Conn& c = conns_[conn_id];
+  Conn& c = conn_at(conn_id);
   c.id = conn_id;
   c.label = std::move(label);
   by_label_[c.label] = conn_id;
@@ -139,18 +158,10 @@ void Model::after_step(NSQD& nsqd) {
   const bool had_events = !step_.empty();
   if (suspended_) {
     // nsqd is going down: keep up with what it wrote, judge nothing until restarted().
-    std::vector<Event> events = std::move(step_);
-    step_.clear();
-    events_ += events.size();
-    for (Event& e : events) apply(e, events);
+    apply_step();
     return;
   }
-  if (had_events) {
-    std::vector<Event> events = std::move(step_);
-    step_.clear();
-    events_ += events.size();
-    for (Event& e : events) apply(e, events);
-  }
+  if (had_events) apply_step();
   // Every step: nsqd removes ephemeral channels and topics in tasks of their own, with no wire traffic (and a
   // client may re-create one a moment later).
   reconcile(nsqd);
@@ -214,7 +225,7 @@ void Model::apply(Event& e, const std::vector<Event>& step) {
       return;
     }
     case Event::read: {
-      Conn& c = conns_[e.conn];
+      Conn& c = conn_at(e.conn);
       c.id = e.conn;
       c.in.feed(e.data);
       // Which FIN/REQ/TOUCH of this step nsqd rejected: their E_*_FAILED frames were written in this same step.
@@ -222,6 +233,7 @@ void Model::apply(Event& e, const std::vector<Event>& step) {
       std::map<std::string, int> failed;
       for (const Event& w : step) {
         if (w.kind != Event::write || w.conn != e.conn) continue;
+        if (w.data.find("_FAILED") == std::string::npos) continue;  // no E_*_FAILED frame in it
         wire::FrameParser p;
         p.feed(w.data);
         while (auto f = p.next()) {
@@ -258,7 +270,7 @@ void Model::apply(Event& e, const std::vector<Event>& step) {
       return;
     }
     case Event::write: {
-      Conn& c = conns_[e.conn];
+      Conn& c = conn_at(e.conn);
       c.id = e.conn;
       c.out.feed(e.data);
       while (auto f = c.out.next()) apply_frame(c, *f);
@@ -626,7 +638,14 @@ void Model::assign(std::uint32_t msg, std::uint32_t chan) {
     ++ch.deferred;
   }
   copies_.push_back(c);
-  ch.copies[msg] = static_cast<std::uint32_t>(copies_.size() - 1);
+  const auto idx = static_cast<std::uint32_t>(copies_.size() - 1);
+  auto [it, fresh] = ch.copies.try_emplace(msg, idx);
+  if (fresh) {
+    ch.copy_list.push_back(idx);
+  } else {  // assigned again (after a crash): the new copy takes the old one's place
+    *std::find(ch.copy_list.begin(), ch.copy_list.end(), it->second) = idx;
+    it->second = idx;
+  }
 }
 
 void Model::set_state(Copy& c, CopyState s) {
@@ -645,10 +664,7 @@ void Model::set_state(Copy& c, CopyState s) {
 
 void Model::release_holder(Copy& c) {
   if (c.state != CopyState::in_flight) return;
-  auto it = conns_.find(c.holder);
-  if (it != conns_.end()) {
-    it->second.held.erase(static_cast<std::uint32_t>(&c - copies_.data()));
-  }
+  if (Conn* h = find_conn(c.holder)) h->held.erase(static_cast<std::uint32_t>(&c - copies_.data()));
   c.holder = 0;
 }
 
@@ -737,20 +753,12 @@ std::uint32_t Model::revive_channel(std::uint32_t t, const std::string& name) {
 }
 
 void Model::begin_restart() {
-  std::vector<Event> events = std::move(step_);
-  step_.clear();
-  events_ += events.size();
-  for (Event& e : events) apply(e, events);
+  apply_step();
   suspended_ = true;
 }
 
 void Model::restarted(bool clean, bool durable, NSQD& nsqd) {
-  {
-    std::vector<Event> events = std::move(step_);
-    step_.clear();
-    events_ += events.size();
-    for (Event& e : events) apply(e, events);
-  }
+  apply_step();
   ++restarts_;
   if (verbose_) say(std::string(clean ? "clean restart" : "crash") + (durable ? " (durable)" : ""));
   // Every connection is gone, and with it every reply still owed (a publish not yet answered is not acked).

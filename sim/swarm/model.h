@@ -27,6 +27,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "io_sim/sim_network.h"
@@ -116,6 +117,7 @@ struct ChannelInst {
   std::uint64_t timeout_slack = 0;  // in flight and possibly expired when dropped
   std::uint64_t ambiguous = 0;      // copies marked Copy::ambiguous
   std::map<std::uint32_t, std::uint32_t> copies;  // msg -> copy
+  std::vector<std::uint32_t> copy_list;           // the same copies, as a vector for scans (checkers)
   // After a crash or a failed publish nsqd's counters for this channel can hold what the model cannot see
   // (replays, limbo copies): exact comparisons become bounds.
   bool inexact = false;
@@ -293,6 +295,9 @@ class Model final : public io_sim::ServerTap {
   };
 
   void apply(Event& e, const std::vector<Event>& step);
+  void apply_step();  // applies and clears step_
+  Conn& conn_at(std::uint64_t id);  // creating it
+  Conn* find_conn(std::uint64_t id) { return const_cast<Conn*>(std::as_const(*this).conn(id)); }
   void apply_command(Conn& c, const Command& cmd, std::map<std::string, int>& succeed);
   void apply_frame(Conn& c, const wire::Frame& f);
   void answered(const std::vector<std::uint32_t>& msgs, bool ok);
@@ -324,8 +329,12 @@ class Model final : public io_sim::ServerTap {
   std::map<std::string, std::map<std::string, std::uint32_t>> ids_by_topic_name_;  // topic -> ID -> msg
   std::map<std::string, std::uint32_t> msg_by_body_;
   std::map<std::uint64_t, Conn> conns_;
+  // conns_ by id for ids below kIndexedConns (network ids count up from 1): the lookup of every event.
+  static constexpr std::uint64_t kIndexedConns = 1 << 20;
+  std::vector<Conn*> conn_index_;
   std::map<std::string, std::uint64_t> by_label_;
   std::vector<Event> step_;
+  std::vector<Event> applying_;  // the step being applied (see apply_step)
   mutable std::vector<Violation> violations_;
   std::uint64_t events_ = 0;
   std::uint64_t deliveries_ = 0;
