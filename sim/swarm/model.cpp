@@ -500,7 +500,10 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
     for (auto& chk : checkers_) chk->on_delivery(*this, c, cp, *m);
     return;
   }
-  if (verbose_) say("delivery to " + c.label + " of " + describe(cp) + " now attempts " + std::to_string(m->attempts) + " id " + std::string(m->id));
+  if (verbose_) {
+    say("delivery to " + c.label + " of " + describe(cp) + " now attempts " + std::to_string(m->attempts) + " id " +
+        m->id);
+  }
   for (auto& chk : checkers_) chk->on_delivery(*this, c, cp, *m);
   // A crashed copy comes back to life if its channel is there (a frame flushed as its channel is deleted stays a
   // late frame of a dropped copy).
