@@ -145,11 +145,19 @@ void Model::after_step(NSQD& nsqd) {
     for (Event& e : events) apply(e, events);
     return;
   }
+  // A topic nsqd held for its nsqlookupd channel query started in this step (the query's answer, a step of its
+  // own): first, what it held went to every channel it has, then its deliveries (this step's frames) went out.
+  for (const std::uint32_t t : held_topics_) drain_topic(t, &nsqd);
+  held_topics_.erase(std::remove_if(held_topics_.begin(), held_topics_.end(),
+                                    [this](std::uint32_t t) { return topics_[t].pending.empty() || !topics_[t].live; }),
+                     held_topics_.end());
   if (had_events) {
     std::vector<Event> events = std::move(step_);
     step_.clear();
     events_ += events.size();
+    step_nsqd_ = &nsqd;
     for (Event& e : events) apply(e, events);
+    step_nsqd_ = nullptr;
   }
   // Every step: nsqd removes ephemeral channels and topics in tasks of their own, with no wire traffic (and a
   // client may re-create one a moment later).
@@ -595,9 +603,20 @@ std::vector<std::uint32_t> Model::publish(const std::string& topic, const std::v
   return out;
 }
 
-void Model::drain_topic(std::uint32_t t) {
+void Model::drain_topic(std::uint32_t t, NSQD* nsqd) {
   TopicInst& ti = topics_[t];
   if (ti.paused || ti.channels.empty() || ti.pending.empty()) return;
+  // A topic created at runtime with nsqlookupd configured holds its messages until the channel query is
+  // answered (or fails), then hands them to every channel it has by then, not only to the first one a SUB
+  // created meanwhile (found by nsqd-sim --seed 2350 --faults all). A step's events are applied after it: a
+  // topic not started then was not started during the step (after_step drains it in the step it starts).
+  if (nsqd == nullptr) nsqd = step_nsqd_;
+  if (nsqd != nullptr && ti.live) {
+    if (const Topic* tp = nsqd->find_topic(ti.name); tp != nullptr && !tp->started()) {
+      if (std::find(held_topics_.begin(), held_topics_.end(), t) == held_topics_.end()) held_topics_.push_back(t);
+      return;
+    }
+  }
   std::vector<std::uint32_t> chans;
   for (const auto& [n, ci] : ti.channels) chans.push_back(ci);
   std::deque<std::uint32_t> pending = std::move(ti.pending);

@@ -304,7 +304,8 @@ class Model final : public io_sim::ServerTap {
   std::uint32_t revive_channel(std::uint32_t topic, const std::string& name);
   std::uint32_t topic_inst(const std::string& name, bool create);
   std::uint32_t channel_inst(std::uint32_t topic, const std::string& name, bool create);
-  void drain_topic(std::uint32_t t);
+  // nsqd: whose topics' started() says whether they still hold their messages (default: the step's, if any).
+  void drain_topic(std::uint32_t t, NSQD* nsqd = nullptr);
   void assign(std::uint32_t msg, std::uint32_t chan);
   void drop_channel(std::uint32_t chan, bool admin);
   void drop_copy(Copy& c);
@@ -334,6 +335,8 @@ class Model final : public io_sim::ServerTap {
     topology_dirty_ = true;
     ++topology_epoch_;
   }
+  NSQD* step_nsqd_ = nullptr;              // while a step's events are applied
+  std::vector<std::uint32_t> held_topics_;  // topics with pending msgs nsqd has not started yet (drain_topic)
   const NSQD* seen_nsqd_ = nullptr;
   std::uint64_t seen_topology_ = 0;
   bool verbose_ = false;
