@@ -346,6 +346,7 @@ void Model::apply_command(Conn& c, const Command& cmd, std::map<std::string, int
       cp.holder = c.id;
       c.held.insert(idx);
       cp.attempts = static_cast<std::uint16_t>(cp.attempts + 1);
+      cp.max_attempts = std::max(cp.max_attempts, cp.attempts);
       cp.ghost_conn = c.id;
       cp.ghost_attempts = cp.attempts;
       cp.ghost_optional = false;
@@ -493,6 +494,7 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
       ++cp.timeouts;
       ++ch.timeouts_inferred;
       cp.attempts = m->attempts;
+      cp.max_attempts = std::max(cp.max_attempts, cp.attempts);
       ++cp.deliveries;
     }
     if (m->attempts != cp.ghost_attempts && !(cp.ambiguous && m->attempts + 1 == cp.ghost_attempts)) {
@@ -526,6 +528,7 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
   cp.holder = c.id;
   c.held.insert(ci->second);
   cp.attempts = m->attempts;
+  cp.max_attempts = std::max(cp.max_attempts, cp.attempts);
   cp.last_write = now();
   cp.earliest_expiry = now() - obt(c) + c.msg_timeout_ns;
   ++cp.deliveries;

@@ -65,6 +65,7 @@ struct Copy {
   std::uint32_t chan = kNone;  // channel instance
   CopyState state = CopyState::queued;
   std::uint16_t attempts = 0;  // of its latest delivery
+  std::uint16_t max_attempts = 0;  // the highest any delivery of it carried (see the attempts checker's crash_ok)
   std::uint64_t holder = 0;    // connection while in flight
   std::int64_t not_before = 0; // while deferred: due time
   std::int64_t last_write = 0;
