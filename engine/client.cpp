@@ -179,6 +179,13 @@ void Client::send_message(const Message& msg) {
 
 void Client::timed_out_message() {
   if (in_flight_count_ > 0) --in_flight_count_;
+  // Its frame may still be in our buffer: after a process stall every overdue timer runs at once, and the scan
+  // that found the timeout can run before our flush timer, though that flush was due first (one output-buffer
+  // timeout after the delivery, the timeout a message timeout after it). Write it now, as the deadlines order
+  // them, so a redelivery never reaches the wire before the delivery it replaces (found by nsqd-sim,
+  // clock-stall). Otherwise the frame went out long ago (unless this client's output-buffer timeout exceeds its
+  // message timeout) and this only writes newer frames a little early, which output_buffer_timeout allows.
+  flush();
 }
 
 void Client::reset_in_flight() { in_flight_count_ = 0; }

@@ -44,6 +44,7 @@ class Client final : public seam::ConnectionHandler, private CommandHandler {
   int delivery_sample_rate() const { return pump_sample_rate_; }
   std::int64_t delivery_msg_timeout() const { return pump_msg_timeout_; }
   void send_message(const Message& msg);
+  // One of this client's in-flight messages timed out; call before it is requeued (see client.cpp).
   void timed_out_message();
   void reset_in_flight();
   void flush();

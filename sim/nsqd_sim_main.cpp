@@ -5,7 +5,7 @@
 //   nsqd-sim --seed S                 one seed
 //   nsqd-sim --seeds N | --seeds A..B many seeds, progress line and summary
 //   knobs (pin what the seed would draw): --clients N --topics N --messages N --duration 5s|800ms --steps N
-//            --faults reset,stall,partition,slow-reader,latency,split,wall-jump,restart,crash,disk,lookupd|all|none
+//            --faults reset,stall,partition,slow-reader,latency,split,wall-jump,restart,crash,disk,lookupd,clock-stall|all|none
 //            --no-faults  --durable on|off
 //            --admin on|off  --ignore PCT (consumers let PCT% of messages time out: a timeout-heavy workload)
 //   --trace                 readable event log of the run on stderr (time, kind, detail)

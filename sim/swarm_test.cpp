@@ -109,6 +109,27 @@ TEST(Swarm, FaultListsRoundTrip) {
   EXPECT_EQ(mask, static_cast<std::uint32_t>(kFaultAll));
 }
 
+// A topic created at runtime holds its messages until nsqlookupd's channel query is answered; two SUBs created
+// two channels meanwhile (a partition had queued them with the publishes) and the model had handed the backlog
+// to the first only (stats: "channel t1/c1 message_count 5, model 0" at 0.76 s). Model::drain_topic now waits
+// for the topic to start, as nsqd does.
+TEST(Swarm, HeldTopicBacklogGoesToEveryChannel) {
+  Overrides o;
+  o.faults = kFaultAll;
+  const RunResult r = run_swarm(draw_config(2350, o));
+  EXPECT_TRUE(r.passed) << explain(2350, r) << "  (with --faults all)\n";
+}
+
+// After a crash nsqd may hold two records of one copy, each counting its own deliveries: here 1, 2, 3 on one,
+// then (after a clean restart) 1 on the older one and FIN, then 4 on the other. The attempts checker bounded
+// the next count by the latest delivery's ("attempts 4, expected 2"); it now allows up to the highest seen + 2.
+TEST(Swarm, TwoRecordsAfterACrashKeepTheirOwnAttempts) {
+  Overrides o;
+  o.faults = kFaultAll;
+  const RunResult r = run_swarm(draw_config(1684, o));
+  EXPECT_TRUE(r.passed) << explain(1684, r) << "  (with --faults all)\n";
+}
+
 // A storm: every fault kind, admin actions, a hundred clients.
 TEST(Swarm, StormSeedsPass) {
   Overrides o;

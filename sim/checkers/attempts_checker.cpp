@@ -23,11 +23,14 @@ class AttemptsChecker final : public Checker {
     const bool maybe_one_more = (cp.ghost_conn != 0 && cp.ghost_optional) && msg.attempts == cp.attempts + 2;
     const bool ambiguous_ok = cp.ambiguous && msg.attempts + 1 >= cp.attempts && msg.attempts <= cp.attempts + 2;
     // Across a restart a delivery nsqd buffered but never wrote was persisted with its count (one more); after
-    // a crash the disk may hand back any other record of it (persisted attempts, down to the first write's 0,
-    // up to the highest count it ever had).
+    // a crash the disk may hand back any older record of it (persisted attempts, down to the first write's 0),
+    // and nsqd may then hold two records of it at once (at least once), each counting its own deliveries: the
+    // model follows the one delivered last, which may be the older, so the other is bounded by the highest count
+    // seen (found by nsqd-sim --seed 1684 --faults all: after a crash 1, 2, 3; after a restart an older record
+    // with 1, then the persisted one with 4).
     const bool restart_ok = cp.restarted && msg.attempts == cp.attempts + 2;
     const bool crash_ok =
-        cp.crashed && msg.attempts >= 1 && msg.attempts <= std::max(cp.attempts, cp.peak_attempts) + 2;
+        cp.crashed && msg.attempts >= 1 && msg.attempts <= std::max(cp.attempts, cp.max_attempts) + 2;
     if (msg.attempts != cp.attempts + 1 && !maybe_one_more && !ambiguous_ok && !restart_ok && !crash_ok) {
       mm.fail(name(), c.label + " got " + m.describe(cp) + " with attempts " + std::to_string(msg.attempts) +
                           ", expected " + std::to_string(cp.attempts + 1));

@@ -130,6 +130,8 @@ Config draw_config(std::uint64_t seed, const Overrides& o) {
     if (r.chance(1, 3)) c.faults |= kFaultDisk;
   }
   if (knob("lookupd-fault").chance(1, 2)) c.faults |= kFaultLookupd;
+  // Its own fork too (added last), so every other knob of every seed is what it was before it joined the mix.
+  if (knob("clock-stall-fault").chance(1, 2)) c.faults |= kFaultClockStall;
   if (o.faults) c.faults = *o.faults;
   {
     auto r = knob("storage");

@@ -161,7 +161,17 @@ void Model::after_step(NSQD& nsqd) {
     apply_step();
     return;
   }
-  if (had_events) apply_step();
+  // A topic nsqd held for its nsqlookupd channel query started in this step (the query's answer, a step of its
+  // own): first, what it held went to every channel it has, then its deliveries (this step's frames) went out.
+  for (const std::uint32_t t : held_topics_) drain_topic(t, &nsqd);
+  held_topics_.erase(std::remove_if(held_topics_.begin(), held_topics_.end(),
+                                    [this](std::uint32_t t) { return topics_[t].pending.empty() || !topics_[t].live; }),
+                     held_topics_.end());
+  if (had_events) {
+    step_nsqd_ = &nsqd;
+    apply_step();
+    step_nsqd_ = nullptr;
+  }
   // Every step: nsqd removes ephemeral channels and topics in tasks of their own, with no wire traffic (and a
   // client may re-create one a moment later).
   reconcile(nsqd);
@@ -350,7 +360,7 @@ void Model::apply_command(Conn& c, const Command& cmd, std::map<std::string, int
       cp.holder = c.id;
       c.held.insert(idx);
       cp.attempts = static_cast<std::uint16_t>(cp.attempts + 1);
-      cp.peak_attempts = std::max(cp.peak_attempts, cp.attempts);
+      cp.max_attempts = std::max(cp.max_attempts, cp.attempts);
       cp.ghost_conn = c.id;
       cp.ghost_attempts = cp.attempts;
       cp.ghost_optional = false;
@@ -502,7 +512,7 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
       ++cp.timeouts;
       ++ch.timeouts_inferred;
       cp.attempts = m->attempts;
-      cp.peak_attempts = std::max(cp.peak_attempts, cp.attempts);
+      cp.max_attempts = std::max(cp.max_attempts, cp.attempts);
       ++cp.deliveries;
     }
     if (m->attempts != cp.ghost_attempts && !(cp.ambiguous && m->attempts + 1 == cp.ghost_attempts)) {
@@ -518,7 +528,10 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
     for (auto& chk : checkers_) chk->on_delivery(*this, c, cp, *m);
     return;
   }
-  if (verbose_) say("delivery to " + c.label + " of " + describe(cp) + " now attempts " + std::to_string(m->attempts));
+  if (verbose_) {
+    say("delivery to " + c.label + " of " + describe(cp) + " now attempts " + std::to_string(m->attempts) + " id " +
+        m->id);
+  }
   for (auto& chk : checkers_) chk->on_delivery(*this, c, cp, *m);
   // A crashed copy comes back to life if its channel is there (a frame flushed as its channel is deleted stays a
   // late frame of a dropped copy).
@@ -533,7 +546,7 @@ void Model::apply_frame(Conn& c, const wire::Frame& f) {
   cp.holder = c.id;
   c.held.insert(ci->second);
   cp.attempts = m->attempts;
-  cp.peak_attempts = std::max(cp.peak_attempts, cp.attempts);
+  cp.max_attempts = std::max(cp.max_attempts, cp.attempts);
   cp.last_write = now();
   cp.earliest_expiry = now() - obt(c) + c.msg_timeout_ns;
   ++cp.deliveries;
@@ -611,9 +624,20 @@ std::vector<std::uint32_t> Model::publish(const std::string& topic, const std::v
   return out;
 }
 
-void Model::drain_topic(std::uint32_t t) {
+void Model::drain_topic(std::uint32_t t, NSQD* nsqd) {
   TopicInst& ti = topics_[t];
   if (ti.paused || ti.channels.empty() || ti.pending.empty()) return;
+  // A topic created at runtime with nsqlookupd configured holds its messages until the channel query is
+  // answered (or fails), then hands them to every channel it has by then, not only to the first one a SUB
+  // created meanwhile (found by nsqd-sim --seed 2350 --faults all). A step's events are applied after it: a
+  // topic not started then was not started during the step (after_step drains it in the step it starts).
+  if (nsqd == nullptr) nsqd = step_nsqd_;
+  if (nsqd != nullptr && ti.live) {
+    if (const Topic* tp = nsqd->find_topic(ti.name); tp != nullptr && !tp->started()) {
+      if (std::find(held_topics_.begin(), held_topics_.end(), t) == held_topics_.end()) held_topics_.push_back(t);
+      return;
+    }
+  }
   std::vector<std::uint32_t> chans;
   for (const auto& [n, ci] : ti.channels) chans.push_back(ci);
   std::deque<std::uint32_t> pending = std::move(ti.pending);

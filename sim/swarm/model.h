@@ -66,9 +66,7 @@ struct Copy {
   std::uint32_t chan = kNone;  // channel instance
   CopyState state = CopyState::queued;
   std::uint16_t attempts = 0;  // of its latest delivery
-  // The highest attempts any delivery had: after a crash, durable mode may still hold a record written then
-  // (e.g. by a clean restart's flush) behind an older one, and hand it back once the older one is FINished.
-  std::uint16_t peak_attempts = 0;
+  std::uint16_t max_attempts = 0;  // the highest any delivery of it carried (see the attempts checker's crash_ok)
   std::uint64_t holder = 0;    // connection while in flight
   std::int64_t not_before = 0; // while deferred: due time
   std::int64_t last_write = 0;
@@ -309,7 +307,8 @@ class Model final : public io_sim::ServerTap {
   std::uint32_t revive_channel(std::uint32_t topic, const std::string& name);
   std::uint32_t topic_inst(const std::string& name, bool create);
   std::uint32_t channel_inst(std::uint32_t topic, const std::string& name, bool create);
-  void drain_topic(std::uint32_t t);
+  // nsqd: whose topics' started() says whether they still hold their messages (default: the step's, if any).
+  void drain_topic(std::uint32_t t, NSQD* nsqd = nullptr);
   void assign(std::uint32_t msg, std::uint32_t chan);
   void drop_channel(std::uint32_t chan, bool admin);
   void drop_copy(Copy& c);
@@ -344,6 +343,8 @@ class Model final : public io_sim::ServerTap {
     topology_dirty_ = true;
     ++topology_epoch_;
   }
+  NSQD* step_nsqd_ = nullptr;              // while a step's events are applied
+  std::vector<std::uint32_t> held_topics_;  // topics with pending msgs nsqd has not started yet (drain_topic)
   const NSQD* seen_nsqd_ = nullptr;
   std::uint64_t seen_topology_ = 0;
   bool verbose_ = false;
