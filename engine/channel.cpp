@@ -47,6 +47,7 @@ void Channel::put(MessagePtr msg) {
   const bool mem0 = (nsqd_.options().mem_queue_size <= 0 || durable()) && !ephemeral_;
   if (!mem0 && !paused_ && memory_.empty() && !backend_->readable()) {
     if (Client* c = next_ready_client()) {
+      if (holds_twin(*msg)) return;  // a crash replay of a message in flight here (see pop_queued)
       deliver(std::move(msg), c);
       return;
     }
@@ -107,6 +108,13 @@ void Channel::schedule_flush() {
   });
 }
 
+bool Channel::holds_twin(const Message& m) const {
+  if (in_flight_.empty() && deferred_.empty()) return false;
+  const Message* twin = in_flight_.find(m.id);
+  if (twin == nullptr) twin = deferred_.find(m.id);
+  return twin != nullptr && twin->timestamp == m.timestamp && twin->body.view() == m.body.view();
+}
+
 MessagePtr Channel::pop_queued() {
   for (;;) {
     MessagePtr m;
@@ -116,17 +124,14 @@ MessagePtr Channel::pop_queued() {
     } else {
       m = backend_->pop();
     }
-    // Durable mode: after a crash the topic may replay a message into this channel again; while one copy is in
-    // flight or deferred here, a second with the same ID would only fail its FIN, so it is dropped (and acked).
-    // Only the same message: IDs repeat when the wall clock stepped back across a restart (found by nsqd-sim:
-    // a new, acknowledged message was dropped as the replay of an old one with its ID).
-    if (m && m->disk_seq != 0) {
-      const Message* twin = in_flight_.find(m->id);
-      if (twin == nullptr) twin = deferred_.find(m->id);
-      if (twin != nullptr && twin->timestamp == m->timestamp && twin->body.view() == m->body.view()) {
-        backend_->ack(m->disk_seq);
-        continue;
-      }
+    // After a crash the topic may replay a message into this channel again, or the channel's disk queue hold it
+    // twice; while one copy is in flight or deferred here, a second with the same ID would only fail its FIN, so
+    // it is dropped (and acked in durable mode). nsqd sends it, and the client's in-flight count, raised twice
+    // and lowered once, then blocks that consumer for good (found by nsqd-sim --seed 9967: RDY 5, 6 counted in
+    // flight, none in the channel). Only the same message is dropped (same timestamp and body).
+    if (m && holds_twin(*m)) {
+      if (m->disk_seq != 0) backend_->ack(m->disk_seq);
+      continue;
     }
     if (!m || waiting_deadlines_.empty()) return m;
     // A deferred message (durable mode, or deferred when we shut down) goes back to waiting for its deadline.

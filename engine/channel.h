@@ -91,6 +91,8 @@ class Channel {
  private:
   void enqueue(MessagePtr msg);
   MessagePtr pop_queued();
+  // The same message (ID, timestamp, body) is already in flight or deferred here: a crash replay's duplicate.
+  bool holds_twin(const Message& m) const;
   Client* next_ready_client();
   void deliver(MessagePtr msg, Client* client);
   Message* find_in_flight(std::uint64_t client_id, const MessageID& id, std::string& err);
