@@ -1,6 +1,7 @@
 #include "engine/memory_queue.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
 #include <new>
@@ -18,27 +19,45 @@ enum : std::uint8_t {
 
 constexpr std::size_t kFixed = 1 + 2 + 4 + 8;  // flags, attempts, body size, timestamp
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// Hex digit values, 0x80 for anything else (so one OR over all 16 tells whether the id packs).
+constexpr std::array<std::uint8_t, 256> kHexValue = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (auto& v : t) v = 0x80;
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::uint8_t>(c);
+  for (int c = 0; c < 6; ++c) t['a' + c] = static_cast<std::uint8_t>(10 + c);
+  return t;
+}();
 
 bool pack_id(const MessageID& id, std::uint64_t& out) {
   std::uint64_t v = 0;
+  std::uint8_t bad = 0;
   for (char c : id.bytes) {
-    const int d = hex_value(c);
-    if (d < 0) return false;
-    v = (v << 4) | static_cast<std::uint64_t>(d);
+    const std::uint8_t d = kHexValue[static_cast<unsigned char>(c)];
+    bad |= d;
+    v = (v << 4) | (d & 0xF);
   }
   out = v;
-  return true;
+  return (bad & 0x80) == 0;
+}
+
+// 8 nibbles (most significant first) as 8 lowercase hex characters in memory order, without a loop.
+std::uint64_t hex8(std::uint32_t n) {
+  std::uint64_t x = n;
+  x = ((x & 0xFFFF0000ULL) << 16) | (x & 0xFFFFULL);
+  x = ((x & 0x0000FF000000FF00ULL) << 8) | (x & 0x000000FF000000FFULL);
+  x = ((x & 0x00F000F000F000F0ULL) << 4) | (x & 0x000F000F000F000FULL);  // one nibble per byte, top one last
+  // '0' + d, plus 39 more ('a' - '0' - 10) where d > 9 (d + 6 carries into bit 4).
+  x += 0x3030303030303030ULL + (((x + 0x0606060606060606ULL) >> 4) & 0x0101010101010101ULL) * 39;
+  if constexpr (std::endian::native == std::endian::little) x = __builtin_bswap64(x);
+  return x;
 }
 
 MessageID unpack_id(std::uint64_t v) {
-  static constexpr char kHex[] = "0123456789abcdef";
   MessageID id;
-  for (int i = 15; i >= 0; --i, v >>= 4) id.bytes[static_cast<std::size_t>(i)] = kHex[v & 0xF];
+  const std::uint64_t hi = hex8(static_cast<std::uint32_t>(v >> 32));
+  const std::uint64_t lo = hex8(static_cast<std::uint32_t>(v));
+  std::memcpy(id.bytes.data(), &hi, 8);
+  std::memcpy(id.bytes.data() + 8, &lo, 8);
   return id;
 }
 
