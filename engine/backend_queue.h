@@ -5,10 +5,10 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <string>
 
+#include "engine/memory_queue.h"
 #include "engine/message.h"
 
 namespace nsq {
@@ -50,21 +50,15 @@ class BackendQueue {
 class OverflowMemoryQueue final : public BackendQueue {
  public:
   std::string put(MessagePtr msg) override {
-    msg->heap_index = -1;
-    q_.push_back(std::move(msg));
+    q_.push(std::move(msg));
     return {};
   }
-  MessagePtr pop() override {
-    if (q_.empty()) return nullptr;
-    MessagePtr m = std::move(q_.front());
-    q_.pop_front();
-    return m;
-  }
+  MessagePtr pop() override { return q_.pop(); }
   std::int64_t depth() const override { return static_cast<std::int64_t>(q_.size()); }
   void empty() override { q_.clear(); }
 
  private:
-  std::deque<MessagePtr> q_;
+  MemoryQueue q_;
 };
 
 class DiscardQueue final : public BackendQueue {

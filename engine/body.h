@@ -21,6 +21,7 @@ class Body {
   }
   std::string_view view() const { return {bytes(), size_}; }
   std::size_t size() const { return size_; }
+  bool shared() const { return refs_ > 1; }
   void ref() { ++refs_; }
   void unref() {
     if (--refs_ == 0) {
@@ -55,6 +56,15 @@ class BodyRef {
   }
   std::string_view view() const { return p_ ? p_->view() : std::string_view{}; }
   std::size_t size() const { return p_ ? p_->size() : 0; }
+  // Whether another handle shares this body (a fan-out copy on another channel).
+  bool shared() const { return p_ != nullptr && p_->shared(); }
+  // Hands the reference over as a raw pointer (MemoryQueue keeps shared bodies so) and back.
+  Body* release() { return std::exchange(p_, nullptr); }
+  static BodyRef adopt(Body* p) {
+    BodyRef r;
+    r.p_ = p;
+    return r;
+  }
 
  private:
   Body* p_ = nullptr;

@@ -76,7 +76,7 @@ void Channel::enqueue(MessagePtr msg) {
   // unacknowledged, so it waits in memory; new ones always go to disk.
   if (msg->disk_seq != 0 ||
       (!durable() && static_cast<std::int64_t>(memory_.size()) < nsqd_.options().mem_queue_size)) {
-    memory_.push_back(std::move(msg));
+    memory_.push(std::move(msg));
     return;
   }
   std::string err = backend_->put_copy(*msg);
@@ -84,7 +84,7 @@ void Channel::enqueue(MessagePtr msg) {
     nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
     // nsqd drops the message here (an acknowledged message lost to a disk fault); we keep it in memory, and in
     // durable mode the topic's next commit fails (sync_backend), so its read position stays before it.
-    memory_.push_back(std::move(msg));
+    memory_.push(std::move(msg));
     put_error_ = err;
   }
   if (!ephemeral_) nsqd_.set_health(std::move(err));
@@ -119,8 +119,7 @@ MessagePtr Channel::pop_queued() {
   for (;;) {
     MessagePtr m;
     if (!memory_.empty()) {
-      m = std::move(memory_.front());
-      memory_.pop_front();
+      m = memory_.pop();
     } else {
       m = backend_->pop();
     }
@@ -371,22 +370,23 @@ void Channel::close(std::function<void()> done) {
                                         " memory " + std::to_string(in_flight_.size()) + " in-flight " +
                                         std::to_string(deferred_.size()) + " deferred messages to backend");
   }
-  auto write = [this](const Message& m) {
-    MessagePtr copy = m.clone();
-    if (std::string err = backend_->put(std::move(copy)); !err.empty()) {
+  auto write = [this](MessagePtr m) {
+    if (std::string err = backend_->put(std::move(m)); !err.empty()) {
       nsqd_.log(seam::LogLevel::error, "CHANNEL(" + name_ + "): failed to write message to backend - " + err);
     }
   };
-  for (const MessagePtr& m : memory_) write(*m);
-  memory_.clear();
+  while (MessagePtr m = memory_.pop()) {
+    m->disk_seq = 0;  // a new record; the unacknowledged read it came from is acked below
+    write(std::move(m));
+  }
   // Oldest deadline first, so a restart sees them in the order they would have come due.
   auto by_pri = [](const Message* a, const Message* b) { return a->pri < b->pri; };
   std::vector<Message*> in_flight = in_flight_pq_.items();
   std::sort(in_flight.begin(), in_flight.end(), by_pri);
-  for (const Message* m : in_flight) write(*m);
+  for (const Message* m : in_flight) write(m->clone());
   std::vector<Message*> deferred = deferred_pq_.items();
   std::sort(deferred.begin(), deferred.end(), by_pri);
-  for (const Message* m : deferred) write(*m);
+  for (const Message* m : deferred) write(m->clone());
   // Deferred messages keep their absolute deadline in the timing side file (plus any restored at start that
   // were not read back yet).
   TimingMap timing;

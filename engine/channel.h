@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "engine/backend_queue.h"
 #include "engine/e2e_latency.h"
 #include "engine/in_flight_pqueue.h"
+#include "engine/memory_queue.h"
 #include "engine/message_map.h"
 #include "engine/message.h"
 #include "engine/stats.h"
@@ -110,7 +110,7 @@ class Channel {
   bool paused_ = false;
   bool pumping_ = false;
 
-  std::deque<MessagePtr> memory_;
+  MemoryQueue memory_;
   std::unique_ptr<BackendQueue> backend_;
   MessageMap in_flight_;
   InFlightPqueue in_flight_pq_;

@@ -96,7 +96,7 @@ void Topic::when_durable(std::function<void(std::string)> done) {
 
 std::string Topic::enqueue(MessagePtr msg) {
   if (!durable() && static_cast<std::int64_t>(memory_.size()) < nsqd_.options().mem_queue_size) {
-    memory_.push_back(std::move(msg));
+    memory_.push(std::move(msg));
     return {};
   }
   const MessageID id = msg->id;
@@ -165,8 +165,7 @@ void Topic::drain() {
   while (started_ && !closing_ && !paused_ && !channels_.empty()) {
     MessagePtr m;
     if (!memory_.empty()) {
-      m = std::move(memory_.front());
-      memory_.pop_front();
+      m = memory_.pop();
     } else {
       m = backend_->pop();
       // A DPUB still waiting in the topic at the last clean shutdown gets its delay back.
@@ -344,9 +343,7 @@ void Topic::close_own_queue(std::function<void()> done) {
   TimingMap timing = std::move(restored_timing_);
   restored_timing_.clear();
   backend_->set_side_file({}, {});  // the file written below is the final word
-  while (!memory_.empty()) {
-    MessagePtr m = std::move(memory_.front());
-    memory_.pop_front();
+  while (MessagePtr m = memory_.pop()) {
     if (m->deferred_ns > 0) timing[m->id] = m->deferred_ns;
     if (std::string err = backend_->put(std::move(m)); !err.empty()) {
       nsqd_.log(seam::LogLevel::error, "TOPIC(" + name_ + "): failed to write message to backend - " + err);

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "engine/backend_queue.h"
 #include "engine/channel.h"
 #include "engine/guid.h"
+#include "engine/memory_queue.h"
 #include "engine/message.h"
 #include "engine/stats.h"
 #include "engine/timing_file.h"
@@ -105,7 +105,7 @@ class Topic {
   bool started_ = true;
   bool closing_ = false;
   GuidFactory guid_;
-  std::deque<MessagePtr> memory_;
+  MemoryQueue memory_;
   std::unique_ptr<BackendQueue> backend_;
   std::vector<std::uint64_t> to_ack_;  // durable mode: disk reads fanned out, waiting for the channels' sync
   bool commit_running_ = false;

@@ -5,6 +5,7 @@
 // ctest runs each once, briefly (nsqd_microbench_smoke), only to prove they still run.
 #include <benchmark/benchmark.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,7 +13,9 @@
 #include "engine/channel.h"
 #include "engine/command_parser.h"
 #include "engine/disk_queue.h"
+#include "engine/guid.h"
 #include "engine/in_flight_pqueue.h"
+#include "engine/memory_queue.h"
 #include "engine/message.h"
 #include "engine/nsqd.h"
 #include "engine/topic.h"
@@ -107,6 +110,52 @@ void BM_TopicFanOut(benchmark::State& state) {
   state.SetItemsProcessed(n);
 }
 BENCHMARK(BM_TopicFanOut)->Arg(1)->Arg(3);
+
+// A channel's memory queue at a steady backlog of N messages: a published 200 B message (new Message and Body,
+// as Topic::new_message makes them) pushed, the oldest popped (materialized for delivery) and dropped.
+// Arg(1) = 0 stores the body inline, 1 shares it with a copy held outside (fan-out to several channels).
+nsq::MessagePtr published(nsq::GuidFactory& guid, std::int64_t& n, const std::string& body) {
+  auto m = std::make_unique<nsq::Message>();
+  m->id = guid.next(++n << 20);
+  m->timestamp = n;
+  m->body = nsq::BodyRef(body);
+  return m;
+}
+
+void BM_MemoryQueuePushPop(benchmark::State& state) {
+  nsq::MemoryQueue q;
+  nsq::GuidFactory guid(1);
+  const std::string body(200, 'x');
+  std::int64_t n = 0;
+  const bool shared = state.range(1) != 0;
+  nsq::BodyRef other;
+  for (std::int64_t i = 0; i < state.range(0); ++i) q.push(published(guid, n, body));
+  for (auto _ : state) {
+    nsq::MessagePtr m = published(guid, n, body);
+    if (shared) other = m->body;
+    q.push(std::move(m));
+    benchmark::DoNotOptimize(q.pop());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MemoryQueuePushPop)->Args({0, 0})->Args({10000, 0})->Args({1000000, 0})->Args({10000, 1});
+
+// The same with the representation MemoryQueue replaced (a deque of heap Messages), for comparison.
+void BM_DequeOfMessagesPushPop(benchmark::State& state) {
+  std::deque<nsq::MessagePtr> q;
+  nsq::GuidFactory guid(1);
+  const std::string body(200, 'x');
+  std::int64_t n = 0;
+  for (std::int64_t i = 0; i < state.range(0); ++i) q.push_back(published(guid, n, body));
+  for (auto _ : state) {
+    q.push_back(published(guid, n, body));
+    nsq::MessagePtr m = std::move(q.front());
+    q.pop_front();
+    benchmark::DoNotOptimize(m);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DequeOfMessagesPushPop)->Arg(0)->Arg(10000)->Arg(1000000);
 
 // In-flight queue at a steady 5,000 messages: push one with a later deadline, remove the earliest.
 void BM_InFlightPushPop(benchmark::State& state) {
