@@ -48,35 +48,73 @@ const nlohmann::json* read_array(const nlohmann::json& obj, const char* key, std
 
 }  // namespace
 
-std::string encode_metadata(const Metadata& m) {
-  ordered_json doc = ordered_json::object();
-  if (m.topics.empty()) {
-    doc["topics"] = nullptr;
-  } else {
-    ordered_json topics = ordered_json::array();
-    for (const TopicMetadata& t : m.topics) {
-      ordered_json tj = ordered_json::object();
-      tj["name"] = t.name;
-      tj["paused"] = t.paused;
-      if (t.channels.empty()) {
-        tj["channels"] = nullptr;
-      } else {
-        ordered_json chans = ordered_json::array();
-        for (const ChannelMetadata& c : t.channels) {
-          ordered_json cj = ordered_json::object();
-          cj["name"] = c.name;
-          cj["paused"] = c.paused;
-          chans.push_back(std::move(cj));
-        }
-        tj["channels"] = std::move(chans);
-      }
-      topics.push_back(std::move(tj));
+namespace {
+
+// A JSON string as nlohmann's dump() writes it. Topic and channel names ([.a-zA-Z0-9_-], #ephemeral) never
+// need escaping, so only other text goes through the library.
+void append_json_string(std::string& out, const std::string& s) {
+  bool plain = true;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) {
+      plain = false;
+      break;
     }
-    doc["topics"] = std::move(topics);
   }
-  doc["version"] = kVersion;
+  if (plain) {
+    out += '"';
+    out += s;
+    out += '"';
+  } else {
+    out += ordered_json(s).dump();
+  }
+}
+
+}  // namespace
+
+// Written straight into one string (same bytes as building an nlohmann document and dumping it, which a property
+// test checks): nsqd.dat is rewritten at every topic or channel creation, and with 10,000 channels the document
+// build was most of the daemon's CPU.
+std::string encode_metadata(const Metadata& m) {
+  std::string out;
+  std::size_t size = 32;
+  for (const TopicMetadata& t : m.topics) {
+    size += t.name.size() + 48;
+    for (const ChannelMetadata& c : t.channels) size += c.name.size() + 32;
+  }
+  out.reserve(size);
+  out += "{\"topics\":";
+  if (m.topics.empty()) {
+    out += "null";
+  } else {
+    out += '[';
+    bool first_topic = true;
+    for (const TopicMetadata& t : m.topics) {
+      if (!first_topic) out += ',';
+      first_topic = false;
+      out += "{\"name\":";
+      append_json_string(out, t.name);
+      out += t.paused ? ",\"paused\":true,\"channels\":" : ",\"paused\":false,\"channels\":";
+      if (t.channels.empty()) {
+        out += "null";
+      } else {
+        out += '[';
+        bool first_channel = true;
+        for (const ChannelMetadata& c : t.channels) {
+          if (!first_channel) out += ',';
+          first_channel = false;
+          out += "{\"name\":";
+          append_json_string(out, c.name);
+          out += c.paused ? ",\"paused\":true}" : ",\"paused\":false}";
+        }
+        out += ']';
+      }
+      out += '}';
+    }
+    out += ']';
+  }
   // Go's encoding/json escapes <, > and & in strings; topic and channel names cannot contain them.
-  return doc.dump();
+  out += ",\"version\":\"" + std::string(kVersion) + "\"}";
+  return out;
 }
 
 std::optional<Metadata> decode_metadata(const std::string& text, std::string& err) {
